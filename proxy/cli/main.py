@@ -1,0 +1,66 @@
+"""`vaccine`: one entry point, one module per sub-command (each has `register` and `main`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..errors import VaccineError
+
+#: sub-command name → module under proxy.cli (imported only when that command runs, so
+#: `vaccine check` does not pay for importing mitmproxy).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run the filtering proxy in the foreground"),
+    "check": ("check", "validate settings, every profile and every list"),
+    "explain": ("explain", "print the decision for a URL and the rule that made it"),
+    "passwd": ("passwd", "add or change a proxy login (bcrypt htpasswd)"),
+    "lists": ("lists", "download, compile and count category lists"),
+}
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--policies",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the household's policy directory (default: ./policies, else /etc/vaccine/policies)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaccine", description="Digital Vaccine: a parental-control filtering proxy."
+    )
+    parser.add_argument("--version", action="version", version=f"vaccine {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = common_options()
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(f"proxy.cli.{module}")
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        mod.register(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args._module.main(args)
+    except VaccineError as e:
+        print(f"vaccine {args.command}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

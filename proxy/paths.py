@@ -1,0 +1,35 @@
+"""Every default path in one place; tests redirect them with arguments or the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SYSTEM_POLICIES = Path("/etc/vaccine/policies")
+# Where mitmproxy keeps its CA by default is the user's home; ours can be moved with
+# --confdir or VACCINE_CONFDIR (tests always do).
+DEFAULT_CONFDIR = "~/.mitmproxy"
+
+
+def default_policies_dir() -> Path:
+    """`./policies` when it exists, else `/etc/vaccine/policies` (the contract's rule)."""
+    env = os.environ.get("VACCINE_POLICIES")
+    if env:
+        return Path(env)
+    local = Path("policies")
+    return local if local.is_dir() else SYSTEM_POLICIES
+
+
+def default_confdir() -> str:
+    return os.environ.get("VACCINE_CONFDIR", DEFAULT_CONFDIR)
+
+
+def resolve(base: Path, value: str | os.PathLike[str]) -> Path:
+    """Resolve a path written in settings.yaml.
+
+    Relative paths in settings.yaml are relative to the directory holding the policies
+    directory (the checkout, for the example household), so `database: var/vaccine.db` means
+    the same file whatever the current directory is.
+    """
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
