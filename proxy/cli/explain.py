@@ -1,15 +1,76 @@
-"""`vaccine explain` (not written yet)."""
+"""`vaccine explain URL --profile ID`: the decision and the rule that made it, sending nothing."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from ..errors import VaccineError
+from ..decision import Facts, decide
+from ..errors import ProblemsError, VaccineError
+from ..paths import default_policies_dir
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("url", metavar="URL", help="a URL or a bare host name")
+    parser.add_argument("--profile", metavar="ID", required=True, help="profile id (file name)")
+    parser.add_argument("--lists", metavar="DIR", type=Path, help="category lists folder")
+    parser.add_argument(
+        "--at", metavar="YYYY-MM-DDTHH:MM", help="decide as if at this local time (schedules)"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def facts_for(url: str) -> Facts:
+    """A URL gives a host and a path; a bare name (`example.com`) only a host."""
+    if "://" not in url:
+        host, _, rest = url.partition("/")
+        return Facts((host,), "/" + rest if rest else None)
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise VaccineError(f"no host in {url!r}")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Facts((parts.netloc,), path)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise VaccineError("not implemented yet")
+    from ..household import load_household
+
+    policies_dir = args.policies or default_policies_dir()
+    try:
+        household = load_household(policies_dir, args.lists)
+    except ProblemsError as e:
+        raise VaccineError(f"the policies or lists have problems (run `vaccine check`):\n{e}") from None
+    profiles = household.policies.profiles
+    if args.profile not in profiles:
+        raise VaccineError(f"no profile {args.profile!r}; profiles: {', '.join(sorted(profiles))}")
+    profile = profiles[args.profile]
+    try:
+        now = datetime.fromisoformat(args.at) if args.at else datetime.now()
+    except ValueError:
+        raise VaccineError(f"--at wants a local time like 2026-11-23T21:15, not {args.at!r}") from None
+    facts = facts_for(args.url)
+    decision = decide(facts, profile, household.lists, now)
+    categories = sorted(decision.categories)
+    if args.json:
+        out = {
+            "profile": profile.id,
+            "host": decision.host,
+            "action": decision.action,
+            "rule": decision.rule,
+            "detail": decision.detail,
+            "categories": categories,
+            "decrypt": decision.inspect or profile.inspect == "everything",
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        verb = "BLOCK" if decision.blocked else "ALLOW"
+        print(f"{verb} {decision.host or args.url} for {profile.id} ({profile.name})")
+        print(f"  rule: {decision.detail}")
+        print(f"  categories: {', '.join(categories) or '(none in the lists)'}")
+        if decision.blocked:
+            how = "block page" if profile.ca_installed else "connection refused (no CA on device)"
+            print(f"  the child sees: {how}")
+    return 0

@@ -1,15 +1,121 @@
-"""`vaccine run` (not written yet)."""
+"""`vaccine run`: the filtering proxy in the foreground."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
 
-from ..errors import VaccineError
+from ..errors import ProblemsError, VaccineError
+from ..paths import default_confdir, default_policies_dir
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--listen", metavar="HOST:PORT", help="address to listen on")
+    parser.add_argument("--db", metavar="FILE", type=Path, help="the decision log (SQLite)")
+    parser.add_argument("--lists", metavar="DIR", type=Path, help="category lists folder")
+    parser.add_argument("--confdir", metavar="DIR", help="where the proxy's CA lives")
+    parser.add_argument(
+        "--mode",
+        metavar="SPEC",
+        action="append",
+        default=[],
+        help="mitmproxy mode, repeatable: regular@8080, transparent@8080, "
+        "wireguard:FILE@51820, upstream:URL",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="set_options",
+        help="any mitmproxy option, repeatable",
+    )
+    parser.add_argument(
+        "--watch-interval",
+        metavar="SECONDS",
+        type=float,
+        default=1.0,
+        help="how often to look for changed policy and list files (0: only on SIGHUP)",
+    )
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise VaccineError(f"--listen wants HOST:PORT, e.g. 0.0.0.0:8080, not {value!r}")
+    return host.strip("[]"), int(port)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise VaccineError("not implemented yet")
+    from ..household import load_household
+
+    policies_dir = args.policies or default_policies_dir()
+    if not policies_dir.is_dir():
+        raise VaccineError(f"no policies folder at {policies_dir} (use --policies DIR)")
+    try:
+        household = load_household(policies_dir, args.lists)
+    except ProblemsError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        raise VaccineError(
+            f"not started: {len(e.problems)} problem(s) in the policies or lists"
+        ) from None
+    settings = household.policies.settings
+    host, port = parse_listen(args.listen or settings.listen)
+    modes = args.mode or list(settings.modes) or ["regular"]
+    confdir = args.confdir or settings.confdir or default_confdir()
+    junk = [p for p in household.lists.problems if p.severity == "warning"]
+    if junk:
+        print(f"vaccine: {len(junk)} list warnings (see `vaccine check`)", file=sys.stderr)
+    return asyncio.run(_serve(args, household, host, port, modes, confdir))
+
+
+async def _serve(
+    args: argparse.Namespace,
+    household: object,
+    host: str,
+    port: int,
+    modes: list[str],
+    confdir: str,
+) -> int:
+    from mitmproxy import exceptions, options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from ..addon import Vaccine
+    from ..reloader import Reloader
+
+    opts = options.Options()
+    # No per-flow console output: it would print every URL a child visits.
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    vaccine = Vaccine(household)  # type: ignore[arg-type]
+    reloader = Reloader(vaccine, vaccine.household.policies_dir, args.lists, args.watch_interval)
+    master.addons.add(vaccine, reloader)
+    try:
+        opts.update(
+            listen_host=host,
+            listen_port=port,
+            mode=modes,
+            confdir=confdir,
+            termlog_verbosity="warn",
+            # Decide before connecting anywhere: a blocked host is never contacted.
+            connection_strategy="lazy",
+            # QUIC cannot be decided by SNI here; refusing it makes clients fall back to TCP.
+            http3=False,
+        )
+        if args.set_options:
+            opts.set(*args.set_options)
+    except exceptions.OptionsError as e:
+        raise VaccineError(str(e)) from None
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, master.shutdown)
+    loop.add_signal_handler(signal.SIGTERM, master.shutdown)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: loop.create_task(reloader.reload(), name="vaccine-sighup")
+    )
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    await master.run()
+    return 0

@@ -1,0 +1,272 @@
+"""The mitmproxy addon: adapts connections and flows to `decide`, and acts on the decision.
+
+Where it acts:
+- `http_connect` (regular mode): checks an optional proxy login, decides on the CONNECT target;
+  refuses the tunnel when the host is blocked and the device cannot be shown a page.
+- `next_layer`: sees the TLS ClientHello before anything is decrypted; closes the connection
+  when the SNI (or, in transparent modes, the address) is blocked and cannot be intercepted.
+- `tls_clienthello`: passes every allowed connection the decision does not need to see inside
+  through untouched (`inspect: needed`).
+- `requestheaders`: decides each HTTP request (plain, intercepted HTTPS, HTTP/2 streams and
+  WebSocket upgrades) on every form of its host, and answers a block with the block page.
+
+mitmproxy only logs exceptions raised in hooks and lets the traffic through, so every hook
+catches its own errors and blocks (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mitmproxy import connection, ctx, http, tls
+from mitmproxy.proxy import commands, events, layer, mode_specs
+from mitmproxy.proxy.layers import ClientTLSLayer
+from mitmproxy.proxy.layers.tls import parse_client_hello
+
+from . import blockpage
+from .decision import Decision, Facts, decide
+from .hosts import BadHost, normalise_host
+from .household import Household
+from .htpasswd import parse_proxy_authorization
+from .model import Profile
+
+log = logging.getLogger("vaccine")
+
+ERROR_DECISION = Decision("block", "error", "internal error (blocked to be safe)")
+
+#: Modes in which the proxy's idea of the server address is the name the client asked for.
+#: In the others (transparent, WireGuard, local) it is only the destination IP.
+_ASKED_BY_NAME = (mode_specs.RegularMode, mode_specs.UpstreamMode, mode_specs.Socks5Mode)
+
+
+@dataclass
+class ConnState:
+    """What one client connection told us before its requests: its login and CONNECT target."""
+
+    user: str | None = None
+    connect_host: str | None = None
+
+
+class _Refuse(layer.Layer):
+    """A layer that closes the client connection at once (a blocked SNI we may not intercept)."""
+
+    def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
+        yield commands.CloseConnection(self.context.client)
+
+
+class Vaccine:
+    def __init__(
+        self,
+        household: Household,
+        clock: Callable[[], datetime] = datetime.now,
+        on_decision: Callable[[Profile, Decision, str], None] | None = None,
+    ) -> None:
+        self.household = household  # replaced whole by `swap`, never mutated
+        self.clock = clock
+        self.on_decision = on_decision
+        self.conns: dict[str, ConnState] = {}
+
+    def swap(self, household: Household) -> None:
+        self.household = household
+
+    # -- who is asking -------------------------------------------------------------------
+
+    def profile_for(self, client: connection.Client) -> Profile:
+        h = self.household
+        state = self.conns.get(client.id)
+        mode = client.proxy_mode
+        identity = h.identifier.identify(
+            user=state.user if state else None,
+            peer=client.peername[0] if client.peername else "",
+            listen_port=mode.listen_port(ctx.options.listen_port),
+            mode_spec=mode.full_spec,
+        )
+        return h.policies.profiles[identity.profile_id]
+
+    async def _login(self, flow: http.HTTPFlow) -> bool:
+        """Check optional proxy credentials. False (and a 407 set) when they are wrong."""
+        value = flow.request.headers.get("proxy-authorization")
+        if value is None:
+            return True
+        del flow.request.headers["proxy-authorization"]  # never forwarded upstream
+        logins = self.household.logins
+        try:
+            user, password = parse_proxy_authorization(value)
+            ok = logins is not None and await logins.averify(user, password)
+        except ValueError:
+            ok = False
+        if not ok:
+            flow.response = http.Response.make(
+                407,
+                b"Proxy login required: the user name or password is wrong.\n",
+                {
+                    "proxy-authenticate": 'Basic realm="Digital Vaccine"',
+                    "content-type": "text/plain; charset=utf-8",
+                },
+            )
+            flow.metadata["vaccine"] = "login-failed"
+            return False
+        self.conns.setdefault(flow.client_conn.id, ConnState()).user = user
+        return True
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def _decide(
+        self, profile: Profile, hosts: tuple[str | None, ...], path: str | None
+    ) -> Decision:
+        facts = Facts(tuple(h for h in hosts if h), path)
+        return decide(facts, profile, self.household.lists, self.clock())
+
+    def _can_intercept(self, profile: Profile, decision: Decision) -> bool:
+        if not profile.ca_installed:
+            return False
+        return not (decision.categories & self.household.policies.settings.never_decrypt)
+
+    def _is_onboarding(self, host: str | None) -> bool:
+        if not host or not ctx.options.onboarding:
+            return False
+        try:
+            return normalise_host(host) == ctx.options.onboarding_host
+        except BadHost:
+            return False
+
+    def _record(self, profile: Profile, decision: Decision, outcome: str) -> None:
+        if self.on_decision is not None:
+            self.on_decision(profile, decision, outcome)
+
+    def _block_response(self, decision: Decision) -> http.Response:
+        settings = self.household.policies.settings
+        body = blockpage.render(decision, language=settings.language, help_line=settings.help_line)
+        return http.Response.make(
+            403,
+            body.encode("utf-8"),
+            {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"},
+        )
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        try:
+            if not await self._login(flow):
+                return
+            host = flow.request.host
+            self.conns.setdefault(flow.client_conn.id, ConnState()).connect_host = host
+            if self._is_onboarding(host):
+                return
+            profile = self.profile_for(flow.client_conn)
+            decision = self._decide(profile, (host,), None)
+            flow.metadata["vaccine_connect"] = decision
+            if decision.blocked and not self._can_intercept(profile, decision):
+                self._record(profile, decision, "blocked")
+                flow.response = http.Response.make(
+                    403,
+                    b"Blocked by Digital Vaccine.\n",
+                    {"content-type": "text/plain; charset=utf-8"},
+                )
+        except Exception:
+            log.exception("error while checking a CONNECT; refusing it")
+            flow.response = http.Response.make(403, b"Blocked (internal error).\n")
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        # Only a layer stack about to handle a client's TLS handshake concerns us.
+        if not _handles_client_tls(nextlayer.layer):
+            return
+        try:
+            client = nextlayer.context.client
+            try:
+                hello = parse_client_hello(nextlayer.data_client())
+            except ValueError:
+                hello = None
+            sni = hello.sni if hello else None
+            hosts = self._tls_hosts(nextlayer.context, sni)
+            if any(self._is_onboarding(h) for h in hosts):
+                return
+            profile = self.profile_for(client)
+            decision = self._decide(profile, hosts, None)
+            if decision.blocked and not self._can_intercept(profile, decision):
+                self._record(profile, decision, "blocked")
+                nextlayer.layer = _Refuse(nextlayer.context)
+        except Exception:
+            log.exception("error while checking a TLS handshake; closing it")
+            nextlayer.layer = _Refuse(nextlayer.context)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        try:
+            client = data.context.client
+            hosts = self._tls_hosts(data.context, data.client_hello.sni)
+            if any(self._is_onboarding(h) for h in hosts):
+                return
+            profile = self.profile_for(client)
+            decision = self._decide(profile, hosts, None)
+            if decision.blocked:
+                # next_layer closes what may not be intercepted; should it ever not have,
+                # intercepting (a certificate error) is still safer than passing through.
+                return
+            if decision.inspect and self._can_intercept(profile, decision):
+                return  # decrypt: a path or query decides, or the profile asks for everything
+            data.ignore_connection = True
+            self._record(profile, decision, "passed-through")
+        except Exception:
+            # Intercepting is the safe side: the HTTP hook then decides each request, and a
+            # device without the CA sees a certificate error instead of the site.
+            log.exception("error while checking a TLS ClientHello; intercepting")
+
+    def _tls_hosts(self, context: object, sni: str | None) -> tuple[str | None, ...]:
+        client = context.client  # type: ignore[attr-defined]
+        server = context.server  # type: ignore[attr-defined]
+        state = self.conns.get(client.id)
+        hosts: list[str | None] = [sni]
+        if state and state.connect_host:
+            hosts.append(state.connect_host)
+        elif server.address and (isinstance(client.proxy_mode, _ASKED_BY_NAME) or not sni):
+            # Transparent modes: the address is a name the client asked for only when there
+            # is nothing better; without SNI, the address is all we know (and is blocked).
+            hosts.append(server.address[0])
+        return tuple(hosts)
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        try:
+            if not await self._login(flow):
+                return
+            req = flow.request
+            if self._is_onboarding(req.pretty_host):
+                return
+            state = self.conns.get(flow.client_conn.id)
+            hosts = (
+                req.host,
+                req.host_header,
+                flow.client_conn.sni,
+                state.connect_host if state else None,
+            )
+            profile = self.profile_for(flow.client_conn)
+            decision = self._decide(profile, hosts, req.path)
+            flow.metadata["vaccine"] = decision
+            if decision.blocked:
+                flow.response = self._block_response(decision)
+                self._record(profile, decision, "blocked")
+            else:
+                self._record(profile, decision, "allowed")
+        except Exception:
+            log.exception("error while checking a request; blocking it")
+            flow.response = self._block_response(ERROR_DECISION)
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        self.conns.pop(client.id, None)
+
+
+def _handles_client_tls(lay: layer.Layer | None) -> bool:
+    """Is this layer (or the layer it stacks on, e.g. ServerTLS → ClientTLS) a client TLS one?"""
+    for _ in range(3):
+        if lay is None:
+            return False
+        if isinstance(lay, ClientTLSLayer):
+            return True
+        lay = getattr(lay, "child_layer", None)
+    return False

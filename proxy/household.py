@@ -1,0 +1,84 @@
+"""Everything the proxy decides with, loaded together and swapped as one object.
+
+A reload builds a complete new `Household` (policies, lists, logins, the device tables) away
+from the event loop; only when every part loaded does the addon replace its reference. On any
+problem the caller keeps the old one and reports every `FILE:LINE: message`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Problem, ProblemsError
+from .htpasswd import Htpasswd
+from .identify import Identifier
+from .lists import Lists, list_files, load_lists
+from .model import PolicySet
+from .policy import load_policies
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class Household:
+    policies_dir: Path
+    lists_dir: Path
+    policies: PolicySet
+    lists: Lists
+    identifier: Identifier
+    logins: Htpasswd | None
+    fingerprint: Fingerprint
+
+
+def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Household:
+    """Load policies, lists and logins; raise ProblemsError with every problem found."""
+    problems: list[Problem] = []
+    policies = load_policies(policies_dir)  # nothing else can be checked without it
+    lists_dir = lists_dir or policies.settings.blocklists
+    # Taken before reading, so an edit made while loading is seen by the next poll.
+    fp = fingerprint(policies_dir, lists_dir, policies.settings.proxy_auth)
+    try:
+        lists = load_lists(lists_dir)
+    except ProblemsError as e:
+        problems += e.problems
+    logins = None
+    if policies.settings.proxy_auth is not None:
+        try:
+            logins = Htpasswd.load(policies.settings.proxy_auth)
+        except ProblemsError as e:
+            problems += e.problems
+    if problems:
+        raise ProblemsError(problems)
+    return Household(
+        policies_dir=policies_dir,
+        lists_dir=lists_dir,
+        policies=policies,
+        lists=lists,
+        identifier=Identifier(policies),
+        logins=logins,
+        fingerprint=fp,
+    )
+
+
+def fingerprint(
+    policies_dir: Path, lists_dir: Path | None, proxy_auth: Path | None = None
+) -> Fingerprint:
+    """(path, size, mtime) of every input file: cheap enough to poll every second."""
+    paths: list[Path] = []
+    if policies_dir.is_dir():
+        paths += sorted(p for p in policies_dir.iterdir() if p.is_file())
+    if lists_dir is not None and lists_dir.is_dir():
+        paths += list_files(lists_dir)
+    if proxy_auth is not None:
+        paths.append(proxy_auth)
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append((str(p), -1, -1))
+            continue
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)

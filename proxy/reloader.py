@@ -1,0 +1,92 @@
+"""Files change, the proxy follows: poll the inputs, rebuild off the loop, swap in one step.
+
+Polling (size + mtime of every input, once a second) needs no extra package and works on
+every filesystem a router or a school server may use; a whole fingerprint costs well under a
+millisecond for a household and a few for the big public lists, and runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from mitmproxy import ctx
+
+from .addon import Vaccine
+from .errors import ProblemsError
+from .household import Fingerprint, fingerprint, load_household
+
+
+def say(message: str) -> None:
+    """The proxy's own console lines (stderr, one line each, never a URL)."""
+    print(f"vaccine: {message}", file=sys.stderr, flush=True)
+
+
+class Reloader:
+    def __init__(
+        self, vaccine: Vaccine, policies_dir: Path, lists_dir: Path | None, interval: float = 1.0
+    ) -> None:
+        self.vaccine = vaccine
+        self.policies_dir = policies_dir
+        self.lists_dir = lists_dir  # None: whatever settings.yaml names
+        self.interval = interval
+        self._lock = asyncio.Lock()
+        self._failed: Fingerprint | None = None  # inputs that last failed: no reports each poll
+        self._task: asyncio.Task[None] | None = None
+
+    def running(self) -> None:
+        ps = ctx.master.addons.get("proxyserver")
+        addrs = ", ".join(f"{a[0] or '*'}:{a[1]}" for a in ps.listen_addrs()) if ps else "?"
+        h = self.vaccine.household
+        say(
+            f"proxy running on {addrs} "
+            f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
+        )
+        if self.interval > 0:
+            self._task = asyncio.create_task(self._poll(), name="vaccine-reloader")
+
+    def done(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def _current(self) -> Fingerprint:
+        h = self.vaccine.household
+        return fingerprint(
+            self.policies_dir, self.lists_dir or h.lists_dir, h.policies.settings.proxy_auth
+        )
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                fp = await asyncio.to_thread(self._current)
+                if fp != self.vaccine.household.fingerprint and fp != self._failed:
+                    await self.reload()
+            except Exception as e:  # the watcher must never die: filtering goes on regardless
+                say(f"watching the policy files failed ({type(e).__name__}); will retry")
+
+    async def reload(self) -> bool:
+        """Build a whole new household; swap it in, or keep the last good one and report."""
+        async with self._lock:
+            try:
+                household = await asyncio.to_thread(
+                    load_household, self.policies_dir, self.lists_dir
+                )
+            except ProblemsError as e:
+                self._failed = await asyncio.to_thread(self._current)
+                say("reload failed, keeping the last good policy")
+                for p in e.problems:
+                    print(p, file=sys.stderr, flush=True)
+                return False
+            except Exception as e:
+                self._failed = await asyncio.to_thread(self._current)
+                say(f"reload failed ({type(e).__name__}: {e}), keeping the last good policy")
+                return False
+            self.vaccine.swap(household)
+            self._failed = None
+            say(
+                f"reloaded ({len(household.policies.profiles)} profiles, "
+                f"{household.lists.entry_count} list entries)"
+            )
+            return True
