@@ -42,7 +42,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         household = load_household(policies_dir, args.lists)
     except ProblemsError as e:
-        raise VaccineError(f"the policies or lists have problems (run `vaccine check`):\n{e}") from None
+        msg = f"the policies or lists have problems (run `vaccine check`):\n{e}"
+        raise VaccineError(msg) from None
     profiles = household.policies.profiles
     if args.profile not in profiles:
         raise VaccineError(f"no profile {args.profile!r}; profiles: {', '.join(sorted(profiles))}")
@@ -50,7 +51,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         now = datetime.fromisoformat(args.at) if args.at else datetime.now()
     except ValueError:
-        raise VaccineError(f"--at wants a local time like 2026-11-23T21:15, not {args.at!r}") from None
+        msg = f"--at wants a local time like 2026-11-23T21:15, not {args.at!r}"
+        raise VaccineError(msg) from None
     facts = facts_for(args.url)
     decision = decide(facts, profile, household.lists, now)
     categories = sorted(decision.categories)
