@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proxy.decision import NO_USAGE, Decision, Facts, Usage, decide, strictest, window_active
+from proxy.hosts import suffixes
+from proxy.model import DomainRules, Profile, Window
+
+
+class FakeLists:
+    """A list index over plain dicts: host entry → categories, (host, path prefix) → categories."""
+
+    def __init__(
+        self,
+        domains: dict[str, set[str]] | None = None,
+        urls: dict[tuple[str, str], set[str]] | None = None,
+    ) -> None:
+        self.domains = domains or {}
+        self.urls = urls or {}
+
+    def categories(self, host: str) -> frozenset[str]:
+        out: set[str] = set()
+        for s in suffixes(host):
+            out |= self.domains.get(s, set())
+        return frozenset(out)
+
+    def url_categories(self, host: str, path: str) -> frozenset[str]:
+        out: set[str] = set()
+        for (h, prefix), cats in self.urls.items():
+            if h in set(suffixes(host)) and path.startswith(prefix):
+                out |= cats
+        return frozenset(out)
+
+    def url_rule_categories(self, host: str) -> frozenset[str]:
+        hosts = set(suffixes(host))
+        return frozenset(c for (h, _), cats in self.urls.items() if h in hosts for c in cats)
+
+
+LISTS = FakeLists(
+    {
+        "adultsite.com": {"adult"},
+        "games.com": {"games"},
+        "youtube.com": {"video"},
+        "khanacademy.org": {"education"},
+        "mybank.com": {"banking"},
+        "1.2.3.4": {"malware"},
+    },
+    {("sites.example.org", "/bad/"): {"adult"}},
+)
+
+# Monday 2026-11-23 at noon
+NOON = datetime(2026, 11, 23, 12, 0)
+
+
+def profile(**kw: object) -> Profile:
+    allow = tuple(kw.pop("allow", ()))  # type: ignore[arg-type]
+    block = tuple(kw.pop("block", ()))  # type: ignore[arg-type]
+    base = Profile(
+        id="emma",
+        name="Emma",
+        source=Path("emma.yaml"),
+        block_categories=frozenset({"adult", "malware"}),
+        allow_domains=allow,
+        block_domains=block,
+        domain_rules=DomainRules.build(allow, block),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def run(
+    host: str | tuple[str, ...],
+    p: Profile | None = None,
+    path: str | None = None,
+    now: datetime = NOON,
+    usage: Usage = NO_USAGE,
+) -> Decision:
+    hosts = (host,) if isinstance(host, str) else host
+    return decide(Facts(hosts, path), p or profile(), LISTS, now, usage)
+
+
+@pytest.mark.parametrize(
+    ("host", "p", "action", "rule"),
+    [
+        ("example.com", profile(), "allow", "default"),
+        ("adultsite.com", profile(), "block", "block.categories"),
+        ("www.AdultSite.com.", profile(), "block", "block.categories"),
+        ("deep.www.adultsite.com:443", profile(), "block", "block.categories"),
+        ("notadultsite.com", profile(), "allow", "default"),
+        ("tiktok.com", profile(block=["tiktok.com"]), "block", "block.domains"),
+        ("www.tiktok.com", profile(block=["tiktok.com"]), "block", "block.domains"),
+        # allow.domains is rule 3, categories rule 4: an allowed entry wins over a list
+        ("adultsite.com", profile(allow=["adultsite.com"]), "allow", "allow.domains"),
+        # the most specific entry wins, both ways
+        (
+            "ok.tiktok.com",
+            profile(block=["tiktok.com"], allow=["ok.tiktok.com"]),
+            "allow",
+            "allow.domains",
+        ),
+        ("bad.ok.com", profile(allow=["ok.com"], block=["bad.ok.com"]), "block", "block.domains"),
+        # a tie blocks
+        ("same.com", profile(allow=["same.com"], block=["same.com"]), "block", "block.domains"),
+        # IP literals: blocked unless allowed
+        ("10.9.8.7", profile(), "block", "ip_literal"),
+        ("[2001:db8::1]:443", profile(), "block", "ip_literal"),
+        ("2130706433", profile(), "block", "ip_literal"),
+        ("10.9.8.7", profile(allow=["10.9.8.7"]), "allow", "allow.domains"),
+        ("bad host!", profile(), "block", "bad_host"),
+    ],
+)
+def test_rules_in_order(host: str, p: Profile, action: str, rule: str) -> None:
+    d = run(host, p)
+    assert (d.action, d.rule) == (action, rule)
+
+
+def test_every_form_of_the_host_is_checked_and_the_strictest_wins() -> None:
+    # CONNECT to an allowed name, SNI or Host header naming a blocked one (domain fronting)
+    for hosts in [
+        ("example.com", "adultsite.com"),
+        ("adultsite.com", "example.com"),
+        ("example.com", None, "www.adultsite.com"),
+    ]:
+        d = decide(Facts(tuple(h for h in hosts if h)), profile(), LISTS, NOON)
+        assert d.blocked and d.host.endswith("adultsite.com")
+    assert decide(Facts(()), profile(), LISTS, NOON).rule == "no_host"
+
+
+def test_url_entries_need_the_path_and_ask_for_decryption() -> None:
+    host_only = run("sites.example.org")
+    assert host_only.action == "allow" and host_only.inspect
+    assert run("sites.example.org", path="/bad/page?q=1").blocked
+    assert not run("sites.example.org", path="/good/").blocked
+    assert not run("example.com").inspect
+
+
+def test_blocks_ask_for_decryption_so_a_page_can_be_shown() -> None:
+    assert run("adultsite.com").inspect
+    assert run("example.com", profile(inspect="everything")).inspect
+
+
+def test_an_approval_in_force_comes_first() -> None:
+    until = datetime(2026, 11, 23, 13, 0)
+    usage = Usage(approvals={"adultsite.com": until})
+    assert run("www.adultsite.com", usage=usage).rule == "approval"
+    assert run("adultsite.com", now=datetime(2026, 11, 23, 13, 1), usage=usage).blocked
+    assert run("adultsite.com", usage=Usage(approvals={"adultsite.com": None})).action == "allow"
+
+
+BEDTIME = Window(
+    "bedtime",
+    frozenset({6, 0, 1, 2, 3}),
+    time(20, 30),
+    time(7, 0),
+    True,
+    frozenset(),
+    ("khanacademy.org",),
+)
+HOMEWORK = Window(
+    "homework",
+    frozenset({0, 1, 2, 3, 4}),
+    time(16, 0),
+    time(18, 0),
+    False,
+    frozenset({"games", "video"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "active"),
+    [
+        (datetime(2026, 11, 22, 20, 29), False),  # Sunday before the window
+        (datetime(2026, 11, 22, 20, 30), True),  # Sunday, window starts
+        (datetime(2026, 11, 23, 6, 59), True),  # Monday morning: Sunday's window goes on
+        (datetime(2026, 11, 23, 7, 0), False),
+        (datetime(2026, 11, 27, 23, 0), False),  # Friday night: not a school night
+        (datetime(2026, 11, 28, 6, 0), False),  # Saturday morning: Friday had no window
+        (datetime(2026, 11, 26, 23, 59), True),  # Thursday
+        (datetime(2026, 11, 27, 3, 0), True),  # Friday 3am: Thursday's window
+    ],
+)
+def test_windows_cross_midnight(now: datetime, active: bool) -> None:
+    assert window_active(BEDTIME, now) is active
+
+
+def test_schedule_blocks_everything_but_its_own_allow_list() -> None:
+    p = profile(schedule=(BEDTIME,), allow=["example.com"])
+    night = datetime(2026, 11, 23, 22, 0)
+    d = run("example.com", p, now=night)
+    assert (d.action, d.rule) == ("block", "schedule")  # rule 2 beats allow.domains
+    assert run("www.khanacademy.org", p, now=night).action == "allow"
+    assert run("example.com", p).action == "allow"  # noon
+
+
+def test_schedule_with_categories() -> None:
+    p = profile(schedule=(HOMEWORK,))
+    at = datetime(2026, 11, 23, 16, 30)
+    assert run("games.com", p, now=at).rule == "schedule"
+    assert run("example.com", p, now=at).action == "allow"
+
+
+def test_daily_limits() -> None:
+    p = profile(limits={"games": 60})
+    assert run("games.com", p, usage=Usage(minutes_today={"games": 59})).action == "allow"
+    d = run("games.com", p, usage=Usage(minutes_today={"games": 60}))
+    assert (d.action, d.rule, d.categories) == ("block", "limits", frozenset({"games"}))
+
+
+def test_an_internal_error_blocks() -> None:
+    class Broken(FakeLists):
+        def categories(self, host: str) -> frozenset[str]:
+            raise RuntimeError("boom")
+
+    d = decide(Facts(("example.com",)), profile(), Broken(), NOON)
+    assert (d.action, d.rule) == ("block", "error")
+
+
+def test_strictest() -> None:
+    a = Decision("allow", "default", "", "a.com")
+    b = Decision("block", "block.domains", "", "b.com")
+    assert strictest([a, b]) is b
+    assert strictest([a, replace(a, inspect=True)]).inspect
+
+
+label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10).filter(
+    lambda s: not s.startswith("-") and not s.endswith("-")
+)
+
+
+@given(st.lists(label, min_size=0, max_size=4))
+def test_a_subdomain_of_a_blocked_domain_is_blocked(prefix: list[str]) -> None:
+    host = ".".join([*prefix, "adultsite.com"])
+    assert run(host).blocked
+    assert run(host, profile(block=["tiktok.com"])).blocked
+
+
+@given(label)
+def test_a_name_that_only_ends_like_a_blocked_domain_is_not_covered(lab: str) -> None:
+    assert not run(f"{lab}adultsite.com").blocked or lab == ""

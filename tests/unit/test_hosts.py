@@ -1,0 +1,94 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proxy.hosts import (
+    BadHost,
+    is_ip,
+    normalise_host,
+    public_suffix,
+    registrable_domain,
+    suffixes,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM", "example.com"),
+        ("example.com.", "example.com"),
+        ("EXAMPLE.com.:443", "example.com"),
+        ("user:secret@example.com:8080", "example.com"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        ("XN--BCHER-KVA.DE", "xn--bcher-kva.de"),
+        ("faß.de", "xn--fa-hia.de"),  # UTS 46 non-transitional, as browsers resolve it
+        ("[::1]:8080", "::1"),
+        ("[::ffff:127.0.0.1]", "127.0.0.1"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("2130706433", "127.0.0.1"),  # decimal IPv4 is an address, not a name
+        ("0x7f.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("1.example", "1.example"),
+        (" example.com ", "example.com"),
+    ],
+)
+def test_normalise_host(raw: str, expected: str) -> None:
+    assert normalise_host(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", ".", "a..b", ".example.com", "exa mple.com", "exa/mple.com", "[::1", "x:abc"]
+)
+def test_normalise_host_rejects(raw: str) -> None:
+    with pytest.raises(BadHost):
+        normalise_host(raw)
+
+
+def test_suffixes_walk_to_the_top_and_ips_match_only_themselves() -> None:
+    assert list(suffixes("a.b.example.com")) == [
+        "a.b.example.com",
+        "b.example.com",
+        "example.com",
+        "com",
+    ]
+    assert list(suffixes("10.0.0.1")) == ["10.0.0.1"]
+    assert is_ip("::1") and is_ip("10.0.0.1") and not is_ip("example.com")
+
+
+@pytest.mark.parametrize(
+    ("host", "domain", "suffix"),
+    [
+        ("www.youtube.com", "youtube.com", "com"),
+        ("a.b.example.co.uk", "example.co.uk", "co.uk"),
+        ("www.google.com.vn", "google.com.vn", "com.vn"),
+        ("10.1.2.3", "10.1.2.3", ""),
+    ],
+)
+def test_registrable_domain_uses_the_public_suffix_list(
+    host: str, domain: str, suffix: str
+) -> None:
+    assert registrable_domain(host) == domain
+    assert public_suffix(host) == suffix
+
+
+label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
+hostname = (
+    st.lists(label, min_size=2, max_size=5)
+    .map(".".join)
+    .filter(lambda h: not h.rsplit(".", 1)[-1].isdigit())
+)
+
+
+@given(hostname, st.sampled_from(["", "."]), st.booleans(), st.integers(1, 65535))
+def test_spellings_of_a_host_normalise_alike(host: str, dot: str, upper: bool, port: int) -> None:
+    spelled = (host.upper() if upper else host) + dot
+    assert normalise_host(spelled) == normalise_host(host)
+    assert normalise_host(f"{spelled}:{port}") == normalise_host(host)
+    assert normalise_host(f"u:p@{spelled}") == normalise_host(host)
+
+
+@given(hostname)
+def test_normalising_is_idempotent(host: str) -> None:
+    once = normalise_host(host)
+    assert normalise_host(once) == once
