@@ -73,10 +73,14 @@ def _login_file(args: argparse.Namespace) -> tuple[Path, PolicySet | None]:
     directory = args.policies or default_policies_dir()
     try:
         policies = load_policies(directory)
-    except ProblemsError:
+    except ProblemsError as e:
+        # Shown because the problem may be this very file: `proxy_auth` names a file that
+        # does not exist until the first login is added, and --file creates it.
+        first = f"{e.problems[0]}" if e.problems else "see `vaccine check`"
+        more = f" (and {len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
         raise VaccineError(
-            f"{directory} has problems (see `vaccine check`), so its proxy_auth file is "
-            "unknown; name the file with --file"
+            f"cannot read proxy_auth from the policies: {first}{more}; "
+            "name the login file with --file (it is created when missing)"
         ) from None
     return policies.settings.proxy_auth or directory / DEFAULT_FILE_NAME, policies
 

@@ -184,7 +184,9 @@ def test_invalid_policies_without_file_is_one_line(
     stdin("apple pie\n")
     assert run("emma", "--policies", str(directory)) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "name the file with --file" in err
+    assert err.count("\n") == 1
+    assert f"{directory / 'settings.yaml'}:3: bad key" in err
+    assert "name the login file with --file" in err
 
 
 def test_warns_when_other_lines_keep_the_file_from_loading(
