@@ -134,6 +134,22 @@ def test_onboarding_is_always_reachable(main_proxy: RunningProxy, profile: str) 
     assert cert.body.strip() == main_proxy.e2e.issuers.proxy.cert_pem.read_bytes().strip()
 
 
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        pytest.param("http://blocked.test:8080/", "mitm.it", id="other-port"),
+        pytest.param("http://blocked.test/", "mitm.it:8080", id="host-header-port"),
+        pytest.param("http://blocked.test/", "MITM.IT.", id="spelled-differently"),
+    ],
+)
+def test_claiming_to_be_onboarding_does_not_reach_a_blocked_site(
+    main_proxy: RunningProxy, url: str, host: str
+) -> None:
+    """The onboarding exemption is for the onboarding page, not for any request naming it."""
+    r = main_proxy.client().get(url, host=host)
+    assert not r.from_origin, r
+
+
 def test_walled_profile_really_blocks(main_proxy: RunningProxy) -> None:
     """The onboarding test above means something only if this profile blocks the rest."""
     r = main_proxy.client(source=ADDRESSES["walled"]).get("http://allowed.test/")

@@ -164,8 +164,19 @@ def test_without_ca_a_blocked_connect_is_refused(main_proxy: RunningProxy, targe
     assert r.issuer is None, r
 
 
-def test_without_ca_a_blocked_sni_is_closed_never_intercepted(main_proxy: RunningProxy) -> None:
-    r = main_proxy.client(source=ADDRESSES["teen"]).https("allowed.test:443", sni="blocked.test")
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("allowed.test:443", id="connect-allowed"),
+        pytest.param("mitm.it:443", id="connect-onboarding-host"),
+    ],
+)
+def test_without_ca_a_blocked_sni_is_closed_never_intercepted(
+    main_proxy: RunningProxy, target: str
+) -> None:
+    r = main_proxy.client(source=ADDRESSES["teen"]).https(
+        target, sni="blocked.test", path=SECRET_PATH
+    )
     never_intercepted_nor_delivered(r)
 
 
