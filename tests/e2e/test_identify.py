@@ -51,7 +51,8 @@ def test_bad_credentials_get_407(main_proxy: RunningProxy, auth: tuple[str, str]
     client = main_proxy.client(source="127.0.0.1", auth=auth)
     r = client.get("http://allowed.test/")
     assert r.status == 407 and not r.from_origin, r
-    _, status, head = client.connect("allowed.test:443")
+    sock, status, head = client.connect("allowed.test:443")
+    sock.close()
     assert status == 407, head
 
 
