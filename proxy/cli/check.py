@@ -1,15 +1,120 @@
-"""`vaccine check` (not written yet)."""
+"""`vaccine check`: validate settings, every profile and every list; print every problem.
+
+Exit 0 when nothing is an error (warnings are printed but allowed), 1 otherwise, so it can
+guard a reload or a commit hook.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-from ..errors import VaccineError
+from .. import model, paths
+from ..errors import Problem, ProblemsError, VaccineError
+from ..policy import check_policies, load_settings
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--lists",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the category lists (default: blocklists: in settings.yaml)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    raise VaccineError("not implemented yet")
+    directory: Path = args.policies or paths.default_policies_dir()
+    if not directory.is_dir():
+        raise VaccineError(f"no policy directory at {directory} (give one with --policies DIR)")
+    policies, problems = check_policies(directory)
+    settings = policies.settings if policies else load_settings(directory)[0]
+    lists_dir: Path = args.lists or settings.blocklists
+    categories, list_problems = _check_lists(lists_dir, policies)
+    problems = problems + list_problems + _check_logins(settings)
+    for p in problems:
+        print(_relative(p))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    profiles = len(policies.profiles) if policies else _count_profiles(directory)
+    summary = (
+        f"{_plural(profiles, 'profile')}, {_plural(categories, 'list category', 'list categories')}"
+        f", {_plural(len(problems), 'problem')}"
+    )
+    if problems:
+        summary += f" ({_plural(errors, 'error')}, {_plural(warnings, 'warning')})"
+    print(summary)
+    return 1 if errors else 0
+
+
+def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int, list[Problem]]:
+    """Categories with entries, and the lists' problems (junk lines are warnings)."""
+    from ..lists import load_lists  # only here: the policy checks do not need the lists
+
+    shown = str(directory)
+    try:
+        lists = load_lists(directory)
+    except ProblemsError as e:
+        return 0, list(e.problems)
+    except VaccineError as e:
+        return 0, [Problem(shown, None, str(e))]
+    problems = list(lists.problems)
+    stats = {cat: n for cat, n in lists.stats().items() if n}
+    if policies is not None:
+        used = sorted(_used_categories(policies) - set(stats))
+        if used:
+            message = (
+                f"no list entries for {', '.join(used)}, which profiles block or limit: "
+                "nothing is recognised as those until lists are added (vaccine lists update)"
+            )
+            problems.append(Problem(shown, None, message, severity="warning"))
+    return len(stats), problems
+
+
+def _check_logins(settings: model.Settings) -> list[Problem]:
+    """The logins file as the proxy will read it (a missing one is already a policy error)."""
+    if settings.proxy_auth is None or not settings.proxy_auth.is_file():
+        return []
+    from ..htpasswd import Htpasswd
+
+    try:
+        Htpasswd.load(settings.proxy_auth)
+    except ProblemsError as e:
+        return list(e.problems)
+    return []
+
+
+def _used_categories(policies: model.PolicySet) -> set[str]:
+    used: set[str] = set()
+    for profile in policies.profiles.values():
+        used |= profile.block_categories | set(profile.limits)
+        for window in profile.schedule:
+            used |= window.categories
+    return used
+
+
+def _count_profiles(directory: Path) -> int:
+    return sum(
+        1
+        for p in directory.glob("*.yaml")
+        if p.name != "settings.yaml" and not p.name.startswith((".", "_"))
+    )
+
+
+def _relative(problem: Problem) -> str:
+    """The problem with its file as short as it can be: relative to the current folder."""
+    path = Path(problem.file)
+    if path.is_absolute():
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # another drive, on Windows
+            rel = str(path)
+        if not rel.startswith(".."):
+            problem = Problem(rel, problem.line, problem.message, problem.key, problem.severity)
+    return str(problem)
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
