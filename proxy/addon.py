@@ -133,6 +133,12 @@ class Vaccine:
         except BadHost:
             return False
 
+    def _only_onboarding(self, hosts: tuple[str | None, ...]) -> bool:
+        """Every name in the handshake is the onboarding host (naming it next to another
+        host, e.g. CONNECT mitm.it with a blocked SNI, exempts nothing)."""
+        named = [h for h in hosts if h]
+        return bool(named) and all(self._is_onboarding(h) for h in named)
+
     def _record(self, profile: Profile, decision: Decision, outcome: str) -> None:
         if self.on_decision is not None:
             self.on_decision(profile, decision, outcome)
@@ -184,7 +190,7 @@ class Vaccine:
                 hello = None
             sni = hello.sni if hello else None
             hosts = self._tls_hosts(nextlayer.context, sni)
-            if any(self._is_onboarding(h) for h in hosts):
+            if self._only_onboarding(hosts):
                 return
             profile = self.profile_for(client)
             decision = self._decide(profile, hosts, None)
@@ -199,8 +205,8 @@ class Vaccine:
         try:
             client = data.context.client
             hosts = self._tls_hosts(data.context, data.client_hello.sni)
-            if any(self._is_onboarding(h) for h in hosts):
-                return
+            if self._only_onboarding(hosts):
+                return  # intercepted, so mitmproxy's onboarding app can answer inside
             profile = self.profile_for(client)
             decision = self._decide(profile, hosts, None)
             if decision.blocked:
@@ -236,7 +242,9 @@ class Vaccine:
             if not await self._login(flow):
                 return
             req = flow.request
-            if self._is_onboarding(req.pretty_host):
+            # Exactly the test mitmproxy's onboarding app uses to answer the request itself;
+            # any other spelling (`MITM.IT.`) would reach the upstream, so it is decided.
+            if ctx.options.onboarding and req.pretty_host == ctx.options.onboarding_host:
                 return
             state = self.conns.get(flow.client_conn.id)
             hosts = (

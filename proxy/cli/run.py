@@ -49,6 +49,25 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def listeners(listen_port: int, modes: list[str]) -> list[str]:
+    """The mitmproxy modes to run.
+
+    The listen address is a regular proxy, plus every `--mode` (or `modes:`), unless one of
+    those takes the listen port itself (`transparent@8080`, or a mode written without a port,
+    which mitmproxy puts on the listen port): then that mode replaces it.
+    """
+    from mitmproxy.proxy.mode_specs import ProxyMode
+
+    for spec in modes:
+        try:
+            mode = ProxyMode.parse(spec)
+        except ValueError as e:
+            raise VaccineError(f"--mode {spec!r}: {e}") from None
+        if mode.listen_port(listen_port) == listen_port:
+            return list(modes)
+    return ["regular", *modes]
+
+
 def main(args: argparse.Namespace) -> int:
     from ..household import load_household
 
@@ -65,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         ) from None
     settings = household.policies.settings
     host, port = parse_listen(args.listen or settings.listen)
-    modes = args.mode or list(settings.modes) or ["regular"]
+    modes = listeners(port, args.mode or list(settings.modes))
     confdir = args.confdir or settings.confdir or default_confdir()
     junk = [p for p in household.lists.problems if p.severity == "warning"]
     if junk:
