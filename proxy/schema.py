@@ -76,8 +76,8 @@ SETTINGS = Key(
     keys=(
         Key("listen", "listen", "address and port of the proxy for devices that set it by hand",
             default="0.0.0.0:8080", example="0.0.0.0:8080"),
-        Key("modes", "list", "mitmproxy listeners (regular, transparent, wireguard:FILE, …); "
-            "empty means one regular proxy at `listen`",
+        Key("modes", "list", "more mitmproxy listeners (transparent, wireguard:FILE, …) next "
+            "to the regular proxy at `listen`",
             default=[], example='["regular@8080", "wireguard:var/wg-emma.json@51820"]',
             item=Key("mode", "mode", "")),
         Key("confdir", "path", "where mitmproxy keeps its CA certificate; empty means "
@@ -202,13 +202,14 @@ def describe(key: Key) -> str:
     if key.kind == "choice":
         return " | ".join(key.choices)
     if key.kind == "list" and key.item is not None:
-        words = f"list of {KINDS[key.item.kind].plural}" if key.item.kind in KINDS else "list"
-        if key.literals:
-            words = " | ".join(key.literals) + f" | {words}"
-        return words
+        if key.item.kind == "map":
+            return f"list of {key.item.name} entries, one key each"
+        words = f"list of {KINDS[key.item.kind].plural}"
+        return " | ".join((*key.literals, words))
     if key.kind == "table" and key.item is not None:
-        inner = describe(key.item)
-        return f"map of {key.table_keys if key.table_keys != 'text' else 'name'} → {inner}"
+        names = key.placeholder if key.table_keys != "text" else f"{key.placeholder} name"
+        inner = key.item.name if key.item.kind == "map" else describe(key.item)
+        return f"map of {names} → {inner}"
     if key.kind == "map":
         return "map"
     return KINDS[key.kind].noun
