@@ -70,7 +70,7 @@ def check_policies(directory: Path) -> tuple[model.PolicySet | None, list[Proble
     for src in sources.values():
         # A window may be missing `from` only because the missing parent would have set it.
         found = [] if src.broken else problems
-        _complete(PROFILE, src.merged, (), src.where, src.file, found)
+        _complete(PROFILE, src.merged, (), src, found)
         _check_windows(src, problems)
     _check_across(settings, origin, sources, problems)
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0, p.message))
@@ -102,8 +102,8 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
     doc = load_yaml(path) if path.exists() else YamlDoc(str(path))
     values, found = schema.check_document(doc, SETTINGS)
     problems += doc.problems + found
-    origin = _Source("settings", path, doc, dict(values))
-    completed = _complete(SETTINGS, values, (), _where_of(doc), doc.file, problems)
+    origin = _Source("settings", path, doc, dict(values), where=_where_of(doc))
+    completed = _complete(SETTINGS, values, (), origin, problems)
     v: dict[str, Any] = {k: _valid(val) for k, val in completed.items()}
     base = directory.absolute().parent  # paths are relative to the folder holding policies/
     proxy_auth = paths.resolve(base, v["proxy_auth"]) if v.get("proxy_auth") else None
@@ -236,12 +236,7 @@ def _merge(base: dict[Any, Any], over: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def _complete(
-    key: Key,
-    values: dict[str, Any],
-    path: KeyPath,
-    where: Where,
-    file: str,
-    problems: list[Problem],
+    key: Key, values: dict[str, Any], path: KeyPath, src: _Source, problems: Problems
 ) -> dict[str, Any]:
     """Fill in defaults (also over values already reported as invalid) and report missing
     required keys."""
@@ -250,18 +245,18 @@ def _complete(
         v = values.get(sub.name)
         if v is None or (v is INVALID and sub.default is not None):
             if sub.required and v is None:
-                problems.append(_at(where, file, path, f"missing '{sub.name}'"))
+                problems.append(_at(src.where, src.file, path, f"missing '{sub.name}'"))
                 continue
             v = {} if sub.kind in ("map", "table") else schema.default_of(sub)
             if v is None:
                 continue
             values[sub.name] = v
         if sub.kind == "map" and isinstance(v, dict):
-            _complete(sub, v, p, where, file, problems)
+            _complete(sub, v, p, src, problems)
         elif sub.kind == "table" and isinstance(v, dict) and sub.item and sub.item.kind == "map":
             for name, item in v.items():
                 if isinstance(item, dict):
-                    _complete(sub.item, item, (*p, name), where, file, problems)
+                    _complete(sub.item, item, (*p, name), src, problems)
     return values
 
 

@@ -49,9 +49,13 @@ def lists(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         assert isinstance(result, FakeLists)
         return result
 
-    fake = types.ModuleType("proxy.lists")
-    fake.load_lists = load_lists  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "proxy.lists", fake)
+    if importlib.util.find_spec("proxy.lists") is not None:
+        # Other commands import other names from the real module: replace only the loader.
+        monkeypatch.setattr("proxy.lists.load_lists", load_lists)
+    else:
+        fake = types.ModuleType("proxy.lists")
+        fake.load_lists = load_lists  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "proxy.lists", fake)
     return state
 
 
