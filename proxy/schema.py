@@ -235,7 +235,7 @@ class Checker:
         if data is None:
             return {}
         if not isinstance(data, dict):
-            self.problem((), f"expected keys such as 'name: Emma' at the top, not {show(data)}")
+            self.problem((), f"expected 'key: value' lines at the top, not {show(data)}")
             return {}
         out = self.check(self.root, data, ())
         return out if isinstance(out, dict) else {}

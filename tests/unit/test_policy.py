@@ -235,7 +235,7 @@ PROBLEMS = [
      "policies/emma.yaml:1: ca_installed: \"perhaps\" is not true or false"),
     ("name: [Emma]\n", "policies/emma.yaml:1: name: expected text, not a list"),
     ("- adult\n- games\n",
-     "policies/emma.yaml: expected keys such as 'name: Emma' at the top, not a list"),
+     "policies/emma.yaml: expected 'key: value' lines at the top, not a list"),
     ("schedule:\n  bedtime:\n    from: \"25:00\"\n    to: \"07:00\"\n",
      "policies/emma.yaml:3: schedule.bedtime.from: \"25:00\" is not a time (HH:MM)"),
     ("schedule:\n  bedtime:\n    from: 7\n    to: \"07:00\"\n",
