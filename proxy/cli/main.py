@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "print the decision for a URL and the rule that made it"),
     "passwd": ("passwd", "add or change a proxy login (bcrypt htpasswd)"),
     "lists": ("lists", "download, compile and count category lists"),
+    "report": ("report", "summaries of the decision log per profile, as text or JSON"),
 }
 
 
