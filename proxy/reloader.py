@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mitmproxy import ctx
 
+from . import wireguard
 from .addon import Vaccine
 from .errors import ProblemsError
 from .household import Fingerprint, fingerprint, load_household
@@ -43,6 +44,9 @@ class Reloader:
             f"proxy running on {addrs} "
             f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
         )
+        if ps is not None:
+            for path in wireguard.write_client_confs(ps.servers, ctx.options.confdir):
+                say(f"WireGuard client configuration for a device: {path}")
         if self.interval > 0:
             self._task = asyncio.create_task(self._poll(), name="vaccine-reloader")
 

@@ -89,6 +89,9 @@ def main(args: argparse.Namespace) -> int:
     junk = [p for p in household.lists.problems if p.severity == "warning"]
     if junk:
         print(f"vaccine: {len(junk)} list warnings (see `vaccine check`)", file=sys.stderr)
+    from .. import wireguard
+
+    wireguard.prepare(modes, confdir)
     return asyncio.run(_serve(args, household, host, port, modes, confdir))
 
 
