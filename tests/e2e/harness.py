@@ -104,8 +104,11 @@ class E2E:
         self.https_origin = https_origin
         self.scratch = scratch
 
-    def env(self, home: Path) -> dict[str, str]:
-        """The proxy's environment: HOME and XDG dirs inside the test's tmp, no proxy vars."""
+    def env(self, home: Path, route: Sequence[str] = (".test",)) -> dict[str, str]:
+        """The proxy's environment: HOME and XDG dirs inside the test's tmp, no proxy vars.
+
+        `route`: name suffixes the router addon sends to the local origins.
+        """
         env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
         env.update(
             HOME=str(home),
@@ -116,6 +119,7 @@ class E2E:
             VACCINE_E2E_HTTP_PORT=str(self.http_origin.port),
             VACCINE_E2E_HTTPS_PORT=str(self.https_origin.port),
             VACCINE_CONFDIR=str(self.confdir),
+            VACCINE_E2E_ROUTE_SUFFIXES=",".join(route),
         )
         return env
 
@@ -156,13 +160,14 @@ class E2E:
         port: int | None = None,
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
+        route: Sequence[str] = (".test",),
     ) -> tuple[ProxyProcess, int]:
         """Start `vaccine run` without waiting for anything (start-up failure tests)."""
         port = port or free_port()
         home = household.root / "home"
         home.mkdir(exist_ok=True)
         argv = self.vaccine_argv(household, port, modes, extra)
-        return ProxyProcess(argv, self.env(home), cwd=household.root), port
+        return ProxyProcess(argv, self.env(home, route), cwd=household.root), port
 
     @contextmanager
     def vaccine(
@@ -172,9 +177,10 @@ class E2E:
         port: int | None = None,
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
+        route: Sequence[str] = (".test",),
     ) -> Iterator[RunningProxy]:
         """`vaccine run` up and ready; stopped with SIGTERM afterwards, which must exit 0."""
-        process, port = self.spawn_vaccine(household, port, modes, extra)
+        process, port = self.spawn_vaccine(household, port, modes, extra, route)
         try:
             process.wait_for(READY)
         except BaseException:
@@ -185,7 +191,9 @@ class E2E:
         assert code == 0, f"vaccine run exited {code} on SIGTERM; it said:\n{process.output()}"
 
     @contextmanager
-    def mitmdump(self, extra: Sequence[str] = ()) -> Iterator[RunningProxy]:
+    def mitmdump(
+        self, extra: Sequence[str] = (), route: Sequence[str] = (".test",)
+    ) -> Iterator[RunningProxy]:
         """Plain mitmdump with the same CA, router and origin trust (the harness self-test)."""
         exe = executable("mitmdump")
         if exe is None:
@@ -202,7 +210,7 @@ class E2E:
             "--set", f"ssl_verify_upstream_trusted_ca={self.issuers.origin.cert_pem}",
             *extra,
         ]  # fmt: skip
-        process = ProxyProcess(argv, self.env(home), cwd=home)
+        process = ProxyProcess(argv, self.env(home, route), cwd=home)
         try:
             process.wait_for(r"proxy listening at", stream=None)
         except BaseException:

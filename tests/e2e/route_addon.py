@@ -4,6 +4,9 @@ Loaded into the proxy under test with `--set scripts=<this file>`. Port 443 goes
 HTTPS origin, any other port to the HTTP origin (ports from VACCINE_E2E_HTTPS_PORT and
 VACCINE_E2E_HTTP_PORT). No DNS, no /etc/hosts; the SNI sent upstream is left alone, so the
 HTTPS origin still sees (and echoes) the name the client asked for.
+
+VACCINE_E2E_ROUTE_SUFFIXES (comma-separated, default `.test`) adds other names, for tests
+that need a real engine's name (`.google.com`) to reach a local origin.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ def route(address: connection.Address | None) -> connection.Address | None:
     if address is None:
         return None
     host, port = address[0], address[1]
-    if not host.rstrip(".").lower().endswith(".test"):
+    name = host.rstrip(".").lower()
+    # Each entry covers itself and its sub-domains, like a list entry does.
+    suffixes = [
+        s.strip(".") for s in os.environ.get("VACCINE_E2E_ROUTE_SUFFIXES", ".test").split(",")
+    ]
+    if not any(s and (name == s or name.endswith("." + s)) for s in suffixes):
         return None
     if port == 443:
         return (ORIGIN_HOST, int(os.environ["VACCINE_E2E_HTTPS_PORT"]))

@@ -14,6 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from . import route_addon
 from .certs import Issuers, make_ca
 from .client import open_socket
 from .harness import E2E, RunningProxy
@@ -93,3 +94,31 @@ def test_issuer_helper_says_unknown_for_a_third_ca(
     assert issuers.of(leaf.to_cryptography().public_bytes(serialization.Encoding.DER)) == "unknown"
     ours = issuers.proxy.store().get_cert("x.test", [x509.DNSName("x.test")]).cert
     assert issuers.of(ours.to_cryptography().public_bytes(serialization.Encoding.DER)) == "proxy"
+
+
+def test_router_sends_only_the_chosen_suffixes(e2e: E2E) -> None:
+    with e2e.mitmdump(route=(".test", "example.com")) as proxy:
+        client = proxy.client()
+        assert client.get("http://www.example.com/").json()["host"] == "www.example.com"
+        assert client.get("http://example.com/").from_origin
+
+
+@pytest.mark.parametrize(
+    ("address", "routed"),
+    [
+        (("a.test", 443), ("127.0.0.1", 4443)),
+        (("A.TEST.", 80), ("127.0.0.1", 8080)),
+        (("a.test", 8443), ("127.0.0.1", 8080)),
+        (("www.example.com", 443), ("127.0.0.1", 4443)),
+        (("notexample.com", 443), None),  # a suffix is a whole label
+        (("example.com.evil", 80), None),
+        (("127.0.0.1", 80), None),
+    ],
+)
+def test_router_table(
+    monkeypatch: pytest.MonkeyPatch, address: tuple[str, int], routed: object
+) -> None:
+    monkeypatch.setenv("VACCINE_E2E_HTTP_PORT", "8080")
+    monkeypatch.setenv("VACCINE_E2E_HTTPS_PORT", "4443")
+    monkeypatch.setenv("VACCINE_E2E_ROUTE_SUFFIXES", ".test,example.com")
+    assert route_addon.route(address) == routed
