@@ -186,8 +186,10 @@ class E2E:
         except BaseException:
             process.stop()
             raise
-        yield RunningProxy(self, process, port, household)
-        code = process.stop(signal.SIGTERM)
+        try:
+            yield RunningProxy(self, process, port, household)
+        finally:  # also when the test failed: no proxy outlives its test
+            code = process.stop(signal.SIGTERM)
         assert code == 0, f"vaccine run exited {code} on SIGTERM; it said:\n{process.output()}"
 
     @contextmanager
@@ -216,6 +218,8 @@ class E2E:
         except BaseException:
             process.stop()
             raise
-        yield RunningProxy(self, process, port, None)
-        code = process.stop(signal.SIGTERM)
+        try:
+            yield RunningProxy(self, process, port, None)
+        finally:
+            code = process.stop(signal.SIGTERM)
         assert code == 0, f"mitmdump exited {code}; it said:\n{process.output()}"
