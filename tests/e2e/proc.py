@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
@@ -45,7 +46,7 @@ class ProxyProcess:
         for t in self._readers:
             t.start()
 
-    def _read(self, name: str, stream) -> None:  # type: ignore[no-untyped-def]
+    def _read(self, name: str, stream: IO[str]) -> None:
         with stream:
             for line in stream:
                 with self._cond:

@@ -7,6 +7,9 @@ exactly its own marker is blocked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from .client import Client, Response
 from .household import Household
 
@@ -36,8 +39,16 @@ def marker(profile_id: str) -> str:
     return f"marker-{profile_id}.test"
 
 
-def _profile(profile_id: str, *, devices=(), block=(), categories=(), allow=(), **extra):  # type: ignore[no-untyped-def]
-    data = {"name": profile_id.title(), "devices": list(devices)}
+def _profile(
+    profile_id: str,
+    *,
+    devices: Sequence[dict[str, object]] = (),
+    block: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    allow: Sequence[str] = (),
+    **extra: object,
+) -> dict[str, object]:
+    data: dict[str, object] = {"name": profile_id.title(), "devices": list(devices)}
     data["block"] = {"categories": list(categories), "domains": [*block, marker(profile_id)]}
     data["allow"] = {"domains": list(allow)}
     data.update(extra)
@@ -112,7 +123,7 @@ def assert_block_page(r: Response, site: str) -> None:
         assert secret not in page, f"the block page shows the URL ({secret!r})"
 
 
-def assert_reached_origin(r: Response, host: str | None = None) -> dict:  # type: ignore[type-arg]
+def assert_reached_origin(r: Response, host: str | None = None) -> dict[str, Any]:
     assert r.status == 200 and r.from_origin, r
     echo = r.json()
     if host is not None:

@@ -6,7 +6,7 @@ Each test has its own proxy: these tests change the files under it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -16,7 +16,7 @@ from .household import Household
 pytestmark = pytest.mark.e2e
 
 
-def kid(block: list[str], categories: list[str] = ()) -> str:  # type: ignore[assignment]
+def kid(block: Sequence[str], categories: Sequence[str] = ()) -> str:
     """The kid profile as text, so tests know which line holds what."""
     return (
         "name: Kid\n"  # 1
