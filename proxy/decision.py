@@ -138,7 +138,7 @@ def _decide_host(
         return Decision("block", rule, detail, host, categories, inspect=True)
 
     # 1. A parent's approval still in force.
-    for suffix in suffixes(host):
+    for suffix in suffixes(host) if usage.approvals else ():
         if suffix in usage.approvals:
             until = usage.approvals[suffix]
             if until is None or until > now:

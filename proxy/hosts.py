@@ -98,6 +98,15 @@ def _parse_ipv4_any(h: str) -> str | None:
 
 def is_ip(host: str) -> bool:
     """True for a normalised IPv4 or IPv6 literal."""
+    # Called several times per decision: a name (no `:`, not ending in a digit) is the
+    # common case and needs no parsing.
+    if not host or (":" not in host and not host[-1].isdigit()):
+        return False
+    return _parses_as_ip(host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parses_as_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
