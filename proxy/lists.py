@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from .errors import Problem, ProblemsError
@@ -220,44 +221,61 @@ def _has_lists(folder: Path) -> bool:
         return False
 
 
+class _Entry(NamedTuple):
+    path: Path
+    is_dir: bool
+    is_file: bool
+
+
 class _Planner:
     def __init__(self, root: Path, sources: dict[str, Source]) -> None:
         self.root = root
         self.by_into = {s.into: s for s in sources.values()}
         self.planned: list[_Planned] = []
         self.problems: list[Problem] = []
-        self.seen = {os.path.realpath(root)}
+        st = os.stat(root)
+        self.seen = {(st.st_dev, st.st_ino)}
 
     def warn(self, path: Path, message: str) -> None:
         self.problems.append(Problem(str(path), None, message, severity="warning"))
 
-    def entries(self, folder: Path) -> list[Path]:
-        """Visible entries, real ones before links, each real path once (aliases dropped)."""
+    def entries(self, folder: Path) -> list[_Entry]:
+        """Visible entries, real ones before links, each file or folder once (aliases dropped).
+
+        The reload watcher calls this every second: the type and inode come with the folder
+        listing, and only links cost a stat."""
         try:
             with os.scandir(folder) as it:
-                found = sorted((e.is_symlink(), e.name) for e in it if e.name[0] != ".")
-        except OSError as e:
-            self.warn(folder, f"cannot read the folder: {e.strerror}")
+                found = sorted(((e.is_symlink(), e.name), e) for e in it if e.name[0] != ".")
+            dev = os.stat(folder).st_dev
+        except OSError as err:
+            self.warn(folder, f"cannot read the folder: {err.strerror}")
             return []
         out = []
-        for _, name in found:
-            real = os.path.realpath(folder / name)
-            if real not in self.seen:
-                self.seen.add(real)
-                out.append(folder / name)
+        for (link, _), entry in found:
+            try:
+                st = os.stat(entry.path) if link else None
+            except OSError:
+                self.warn(Path(entry.path), "a broken link; ignored")
+                continue
+            key = (st.st_dev, st.st_ino) if st else (dev, entry.inode())
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(_Entry(Path(entry.path), entry.is_dir(), entry.is_file()))
         return out
 
     def add(self, path: Path, mask: int, kind: str) -> None:
         self.planned.append(_Planned(path, path.relative_to(self.root).as_posix(), mask, kind))
 
     def collection(self, folder: Path, depth: int) -> None:
-        for path in self.entries(folder):
+        for entry in self.entries(folder):
+            path = entry.path
             if depth == 0 and path.name in _SKIP_TOP:
                 continue
             src = self.by_into.get(path.relative_to(self.root).as_posix())
             if src is not None:
-                self.source(path, src)
-            elif path.is_dir():
+                self.source(entry, src)
+            elif entry.is_dir:
                 mask = _name_mask(path.name)
                 if mask:
                     self.category_folder(path, mask)
@@ -265,20 +283,16 @@ class _Planner:
                     self.warn(path, f"'{path.name}' is not a category name; folder ignored")
                 elif mask is None and depth < _MAX_DEPTH:
                     self.collection(path, depth + 1)
-            elif path.is_file():
-                if _NOT_A_LIST.fullmatch(path.name):
-                    continue
+            elif entry.is_file and not _NOT_A_LIST.fullmatch(path.name):
                 mask = _name_mask(path.name.split(".", 1)[0])
                 if mask is None:
                     self.warn(path, "not named after a category (e.g. adult.txt); ignored")
                 elif mask:
                     self.add(path, mask, "domains")
-            else:
-                self.warn(path, "a broken link; ignored")
 
     def category_folder(self, folder: Path, mask: int) -> None:
-        for path in self.entries(folder):
-            if not path.is_file():
+        for path, _, is_file in self.entries(folder):
+            if not is_file:
                 continue
             m = _UT1_FILE.fullmatch(path.name)
             if m:
@@ -286,18 +300,19 @@ class _Planner:
             elif path.name.endswith(_LIST_SUFFIXES) and not _NOT_A_LIST.fullmatch(path.name):
                 self.add(path, mask, "domains")
 
-    def source(self, path: Path, src: Source) -> None:
+    def source(self, entry: _Entry, src: Source) -> None:
+        path = entry.path
         if src.format != "ut1":
-            if path.is_file():
+            if entry.is_file:
                 self.add(path, _mask(src.category), "domains")
             else:
                 self.warn(path, f"source '{src.name}' is a {src.format} file, not a folder")
             return
-        if not path.is_dir():
+        if not entry.is_dir:
             self.warn(path, f"source '{src.name}' should be a folder of UT1 categories")
             return
-        for sub in self.entries(path):
-            if not sub.is_dir():
+        for sub, is_dir, _ in self.entries(path):
+            if not is_dir:
                 continue
             if sub.name in src.categories:
                 mask = _mask(src.categories[sub.name])

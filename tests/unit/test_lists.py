@@ -299,6 +299,18 @@ def test_local_and_loose_lists(tmp_path: Path) -> None:
     ]
 
 
+def test_links(tmp_path: Path) -> None:
+    outside = write(tmp_path / "elsewhere", {"my-gambling.txt": "bet.example\n"})
+    root = write(tmp_path / "lists", {"local/adult.txt": "x.example\n"})
+    (root / "local/gambling.txt").symlink_to(outside / "my-gambling.txt")  # followed
+    (root / "local/porn.txt").symlink_to("adult.txt")  # an alias: read once
+    (root / "local/games.txt").symlink_to("missing.txt")
+    found = load_lists(root)
+    assert found.categories("bet.example") == {"gambling"}
+    assert found.stats()["adult"] == 1
+    assert messages(found) == [f"{root}/local/games.txt: warning: a broken link; ignored"]
+
+
 def test_a_single_file_source(tmp_path: Path) -> None:
     write(
         tmp_path,
