@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ProblemsError, VaccineError
 from ..paths import default_policies_dir
 from ..store import queries
-from ..store.schema import open_readonly
+from ..store.readonly import open_readonly
 from ..store.summary import (
     ProfileInfo,
     ProfileSummary,

@@ -3,9 +3,16 @@
 The proxy builds a `Record` with `record_for` and hands it to `LogWriter.submit` (never blocks,
 never raises); the writer thread owns the only write connection. Readers (`vaccine report`, the
 dashboard) use `open_readonly`, the `queries` module and the pure `summary` module.
+
+`LogWriter` is imported on first use: readers should not pay for importing sqlite-utils.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .errors import BadRecord, LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
+from .readonly import open_readonly
 from .records import (
     OUTCOMES,
     Outcome,
@@ -15,8 +22,18 @@ from .records import (
     record_for,
     records_for_minutes,
 )
-from .schema import open_readonly
-from .writer import LogWriter, WriterStats
+
+if TYPE_CHECKING:
+    from .writer import LogWriter, WriterStats
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("LogWriter", "WriterStats"):
+        from . import writer
+
+        return getattr(writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "OUTCOMES",

@@ -1,15 +1,14 @@
 """Read queries over the decision log: a connection in, plain rows out.
 
-Every function takes a connection from `open_readonly` (or the writer's own), so readers never
-write and never migrate. Reports read the per-day tables; the per-minute ones stay for views
+Every function takes a plain `sqlite3` connection from `open_readonly`, so readers never write
+and never migrate. Reports read the per-day tables; the per-minute ones stay for views
 of a single day.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
-
-from sqlite_utils import Database
 
 from .summary import ActivityRow, ReportRows, RequestRow, TotalRow
 
@@ -19,12 +18,12 @@ def _profile_filter(profile: str | None) -> tuple[str, list[str]]:
 
 
 def report_rows(
-    db: Database, first_day: date, last_day: date, profile: str | None = None
+    db: sqlite3.Connection, first_day: date, last_day: date, profile: str | None = None
 ) -> ReportRows:
     """The rows `summary.summarise` needs for a day range (and one profile, if given)."""
     where, extra = _profile_filter(profile)
     span = [first_day.isoformat(), last_day.isoformat(), *extra]
-    conn = db.conn
+    conn = db
     totals = [
         TotalRow(*r)
         for r in conn.execute(
@@ -44,11 +43,11 @@ def report_rows(
     return ReportRows(totals, activity, pending_requests(db, profile), dropped_records(db))
 
 
-def pending_requests(db: Database, profile: str | None = None) -> list[RequestRow]:
+def pending_requests(db: sqlite3.Connection, profile: str | None = None) -> list[RequestRow]:
     where, extra = _profile_filter(profile)
     return [
         RequestRow(*r)
-        for r in db.conn.execute(
+        for r in db.execute(
             "SELECT id, profile, domain, category, message, created FROM access_requests "
             f"WHERE status = 'pending' {where} ORDER BY created, id",
             extra,
@@ -56,16 +55,16 @@ def pending_requests(db: Database, profile: str | None = None) -> list[RequestRo
     ]
 
 
-def dropped_records(db: Database) -> int:
-    row = db.conn.execute("SELECT value FROM meta WHERE key = 'dropped_records'").fetchone()
+def dropped_records(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'dropped_records'").fetchone()
     return int(row[0]) if row else 0
 
 
-def profiles_in_log(db: Database) -> list[str]:
+def profiles_in_log(db: sqlite3.Connection) -> list[str]:
     """Every profile with a day of activity, a decision or a request still in the log."""
     return [
         r[0]
-        for r in db.conn.execute(
+        for r in db.execute(
             "SELECT DISTINCT profile FROM daily_activity UNION "
             "SELECT DISTINCT profile FROM daily_totals UNION "
             "SELECT DISTINCT profile FROM access_requests ORDER BY 1"
@@ -73,13 +72,12 @@ def profiles_in_log(db: Database) -> list[str]:
     ]
 
 
-def minutes_today(db: Database, profile: str, day: date) -> dict[str, int]:
-    """Active minutes per category on one day: what daily `limits:` are checked against."""
-    return {
-        name: minutes
-        for name, minutes in db.conn.execute(
-            "SELECT name, minutes FROM daily_activity "
-            "WHERE day = ? AND profile = ? AND kind = 'category'",
-            [day.isoformat(), profile],
-        )
-    }
+def minutes_on(db: sqlite3.Connection, day: date) -> dict[str, dict[str, int]]:
+    """Active minutes per profile and category on one day: what daily `limits:` count."""
+    out: dict[str, dict[str, int]] = {}
+    for profile, name, minutes in db.execute(
+        "SELECT profile, name, minutes FROM daily_activity WHERE day = ? AND kind = 'category'",
+        [day.isoformat()],
+    ):
+        out.setdefault(profile, {})[name] = minutes
+    return out

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
 from proxy.store import LogMissing, LogNeedsUpgrade, NotADecisionLog, open_readonly
+from proxy.store.readonly import MIGRATION_NAMES
 from proxy.store.schema import APPLICATION, connect, migration_names, migrations
 
 TABLES = {
@@ -91,6 +94,15 @@ def test_migrates_from_the_previous_schema_keeping_and_backfilling_rows(tmp_path
     finally:
         db.close()
     assert applied(path) == migration_names()
+
+
+def test_readers_know_every_migration_without_importing_sqlite_utils() -> None:
+    assert migration_names() == list(MIGRATION_NAMES)
+    code = (
+        "import sys, proxy.cli.report, proxy.store.queries, proxy.store.summary; "
+        "sys.exit('sqlite_utils' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_readers_open_read_only(tmp_path: Path) -> None:
