@@ -40,7 +40,7 @@ def classify(error: BaseException) -> str:
 
 @dataclass(frozen=True)
 class WriterStats:
-    pending: int  #: records queued, not yet taken by the writer thread
+    pending: int  #: records queued, not yet taken by the writer thread (and flush markers)
     held: int  #: records taken and aggregated, not yet written
     written: int  #: records committed to the database
     dropped: int  #: records given up (memory bound reached, or unwritable until close)

@@ -42,9 +42,20 @@ _PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _RULE = re.compile(r"[a-z][a-z_.]{0,31}", re.ASCII)
 
 
-@functools.lru_cache(maxsize=65536)
+# Sites already checked. A plain set, not an lru_cache: its 64k linked nodes would be objects
+# the garbage collector walks on every full collection, a stall for the event loop.
+_SITES_OK: set[str] = set()
+
+
 def _site_ok(site: str) -> bool:
-    return site == "" or (len(site) <= 253 and _SITE.fullmatch(site) is not None)
+    if site in _SITES_OK:
+        return True
+    if site != "" and (len(site) > 253 or _SITE.fullmatch(site) is None):
+        return False
+    if len(_SITES_OK) >= 65536:
+        _SITES_OK.clear()
+    _SITES_OK.add(site)
+    return True
 
 
 @functools.lru_cache(maxsize=1024)

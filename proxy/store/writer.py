@@ -4,9 +4,9 @@ Writing never slows or stops filtering:
 
 - `submit` is a bounded `deque.append`: O(1), no lock, never blocks, never raises. Past the
   bound a record is counted as dropped (under a lock taken only on that path).
-- The thread wakes every `flush_interval`, aggregates what is queued (in C, `Counter` over the
-  tuple records) and writes it in one transaction: per-minute counts upserted, active minutes
-  inserted once; triggers keep the per-day tables in step.
+- The thread aggregates what is queued (in C, `Counter` over the tuple records) every 20 ms
+  while records arrive, and every `flush_interval` writes it in one transaction: per-minute
+  counts upserted, active minutes inserted once; triggers keep the per-day tables in step.
 - A locked, read-only, full or corrupt database is logged once per kind of failure; the rows
   stay in memory, aggregated (up to `max_pending` distinct rows, then counted as dropped), and
   the thread retries with a growing pause, reopening the file after any failure but a lock.
@@ -31,24 +31,26 @@ from types import TracebackType
 from sqlite_utils import Database
 
 from ..hosts import registrable_domain
+from .batch import Batch
 from .problems import PROBLEMS, WriterStats, classify
+from .queries import minutes_on
 from .records import Record
 from .retention import purge
 from .schema import connect
 
 log = logging.getLogger("vaccine.store")
 
-_UPSERT = (
-    "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT DO UPDATE SET count = count + excluded.count"
-)
-_ACTIVITY = "INSERT OR IGNORE INTO activity VALUES (?, ?, ?, ?)"
-_ADD_DROPPED = (
-    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'dropped_records'"
-)
-# Records aggregated per slice: long enough for Counter to pay off, short enough that the
-# writer never holds the GIL for a noticeable time between two of the event loop's turns.
-_CHUNK = 2048
+# The writer shares the GIL with the event loop. A waiting thread only forces a switch after
+# `sys.getswitchinterval()` (5 ms), so Python work here is cut into slices of well under a
+# millisecond with a real sleep between them, during which the loop takes the GIL at once.
+# (SQLite itself releases the GIL on every statement step.)
+_SLICE = 512
+_YIELD = 0.0002
+# While records arrive, they are aggregated every DRAIN_INTERVAL and written every
+# flush_interval. Draining often is for the garbage collector: a record that waited half a
+# second would have survived two collections into the oldest generation, and enough of those
+# trigger full collections, which stall the event loop for tens of milliseconds.
+DRAIN_INTERVAL = 0.02
 
 
 class _Flush:
@@ -95,9 +97,9 @@ class LogWriter:
         self._dropped_submit = 0
         # Owned by the writer thread; other threads only read them (stats).
         self._db: Database | None = None
-        self._rows: dict[tuple[str, ...], int] = {}
-        self._acts: set[tuple[str, str, str, str]] = set()
-        self._held = 0
+        self._batch = Batch(max_pending)
+        # (day, profile → category → active minutes): swapped whole, read by any thread
+        self._usage: tuple[str, dict[str, dict[str, int]]] = ("", {})
         self._written = 0
         self._dropped_writer = 0
         self._dropped_persisted = 0
@@ -124,13 +126,24 @@ class LogWriter:
 
     def stats(self) -> WriterStats:
         return WriterStats(
-            pending=sum(1 for x in list(self._queue) if type(x) is Record),
-            held=self._held,
+            pending=len(self._queue),  # O(1): stats may be polled from the event loop
+            held=self._batch.records,
             written=self._written,
             dropped=self._dropped_submit + self._dropped_writer,
             batches=self._batches,
             problem=self._problem,
         )
+
+    def minutes_today(self, profile: str) -> dict[str, int]:
+        """Active minutes per category today, as of the last write: for daily `limits:`.
+
+        No I/O: a snapshot the writer thread refreshes after each write (every
+        `flush_interval` while there is traffic), so it may lag by that much.
+        """
+        day, usage = self._usage
+        if day != self.clock().date().isoformat():
+            return {}
+        return usage.get(profile, {})
 
     def start(self) -> None:
         if self._thread is not None:
@@ -191,16 +204,22 @@ class LogWriter:
     def _run(self) -> None:
         try:
             registrable_domain("example.com")  # load the suffix list here, not on the loop
+            busy = False
+            next_write = time.monotonic() + self.flush_interval
             while True:
-                self._wake.wait(self.flush_interval)
+                self._wake.wait(DRAIN_INTERVAL if busy else self.flush_interval)
                 self._wake.clear()
                 stopping = self._stopping.is_set()
+                before = len(self._queue)
                 flushes = self._drain()
-                self._attempt(forced=bool(flushes))
-                ok = self._held == 0 and self._problem is None
-                for f in flushes:
-                    f.ok = ok
-                    f.done.set()
+                busy = before > 0
+                if flushes or time.monotonic() >= next_write:
+                    next_write = time.monotonic() + self.flush_interval
+                    self._attempt(forced=bool(flushes))
+                    ok = self._batch.records == 0 and self._problem is None
+                    for f in flushes:
+                        f.ok = ok
+                        f.done.set()
                 if stopping:
                     self._finish()
                     return
@@ -220,7 +239,7 @@ class LogWriter:
         flushes: list[_Flush] = []
         todo = len(q)  # not more: a busy loop could otherwise keep this going forever
         while todo > 0:
-            n = min(todo, _CHUNK)
+            n = min(todo, _SLICE)
             todo -= n
             chunk = [q.popleft() for _ in range(n)]
             for item, k in Counter(chunk).items():
@@ -228,36 +247,22 @@ class LogWriter:
                     flushes.append(item)
                 else:
                     self._hold(item, k)  # type: ignore[arg-type]
+            if todo:
+                time.sleep(_YIELD)
         return flushes
 
     def _hold(self, rec: Record, k: int) -> None:
-        rows = self._rows
-        key = rec[:6]
-        if key in rows:
-            rows[key] += k * rec[7]
-        elif len(rows) >= self.max_pending:
-            self._dropped_writer += k
-            if "memory" not in self._reported:
-                self._reported.add("memory")
-                log.error(
-                    "decision log %s: %d rows wait in memory; further records are dropped "
-                    "and counted until the database can be written",
-                    self.path,
-                    len(rows),
-                )
+        if self._batch.add(rec, k):
             return
-        else:
-            rows[key] = k * rec[7]
-        self._held += k
-        if rec[4] != "blocked":  # a blocked attempt is not time spent on anything
-            minute, profile = rec[0], rec[1]
-            acts = self._acts
-            acts.add((minute, profile, "online", ""))
-            acts.add((minute, profile, "category", rec[3]))
-            for c in rec[6]:
-                acts.add((minute, profile, "category", c))
-            if rec[2]:
-                acts.add((minute, profile, "site", rec[2]))
+        self._dropped_writer += k
+        if "memory" not in self._reported:
+            self._reported.add("memory")
+            log.error(
+                "decision log %s: %d rows wait in memory; further records are dropped "
+                "and counted until the database can be written",
+                self.path,
+                len(self._batch.rows),
+            )
 
     def _attempt(self, *, forced: bool) -> None:
         """Open the database if needed and write what is held; on failure, back off."""
@@ -268,10 +273,12 @@ class LogWriter:
                 self._db = connect(self.path, busy_timeout=self.busy_timeout)
                 if self.on_connect is not None:
                     self.on_connect(self._db)
-            if not (self._held or self._rows):
+            if not self._batch.records and not self._batch.rows:
                 if self._problem == "locked":  # nothing to write: is it still locked?
                     self._db.conn.execute("BEGIN IMMEDIATE")
                     self._db.conn.execute("ROLLBACK")
+                if self._usage[0] != self.clock().date().isoformat():
+                    self._refresh_usage(self._db.conn)
                 self._problem = None
                 return
             self._commit(self._db.conn)
@@ -281,27 +288,17 @@ class LogWriter:
         self._recovered()
 
     def _commit(self, conn: sqlite3.Connection) -> None:
-        rows = [(*key, n) for key, n in self._rows.items()]
         dropped = self._dropped_submit + self._dropped_writer
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_UPSERT, rows)
-            conn.executemany(_ACTIVITY, self._acts)
-            if dropped > self._dropped_persisted:
-                conn.execute(_ADD_DROPPED, (dropped - self._dropped_persisted,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                # the connection is reopened after any failure but a lock
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
+        self._batch.write(conn, dropped - self._dropped_persisted)
         self._dropped_persisted = dropped
-        self._written += self._held
-        self._held = 0
-        self._rows.clear()
-        self._acts.clear()
+        self._written += self._batch.records
+        self._batch.clear()
         self._batches += 1
+        self._refresh_usage(conn)
+
+    def _refresh_usage(self, conn: sqlite3.Connection) -> None:
+        day = self.clock().date()
+        self._usage = (day.isoformat(), minutes_on(conn, day))
 
     def _failed(self, error: Exception) -> None:
         kind = classify(error)
@@ -357,7 +354,7 @@ class LogWriter:
         while True:
             flushes += self._drain()
             self._attempt(forced=True)
-            if self._held == 0 and not self._queue and self._problem is None:
+            if self._batch.records == 0 and not self._queue and self._problem is None:
                 break
             if time.monotonic() >= self._deadline:
                 self._count_lost()
@@ -368,10 +365,8 @@ class LogWriter:
             f.done.set()
 
     def _count_lost(self) -> None:
-        lost = self._held
-        self._held = 0
-        self._rows.clear()
-        self._acts.clear()
+        lost = self._batch.records
+        self._batch.clear()
         while self._queue:
             item = self._queue.popleft()
             if type(item) is _Flush:

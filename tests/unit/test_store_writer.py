@@ -4,6 +4,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -97,8 +98,10 @@ def test_close_without_start_still_writes(make, tmp_path: Path) -> None:
 
 
 def test_active_minutes_count_once_per_minute_and_never_for_blocked(make, tmp_path: Path) -> None:
-    w = make()
+    today = {"now": datetime(2026, 3, 8, 21, 0)}
+    w = make(clock=lambda: today["now"])
     w.start()
+    assert w.flush() and w.minutes_today("emma") == {}
     for _ in range(3):
         w.submit(Record("2026-03-08 20:00", "emma", "youtube.com", "video", "allowed", "default",
                         ("social_networks",)))  # fmt: skip
@@ -121,6 +124,11 @@ def test_active_minutes_count_once_per_minute_and_never_for_blocked(make, tmp_pa
         ("site", "youtube.com", 2),
     ]
     assert sorted(counts) == [("bet365.com", 1), ("roblox.com", 1), ("youtube.com", 3)]
+    # what daily limits are checked against, without any I/O on the caller's side
+    assert w.minutes_today("emma") == {"video": 2, "social_networks": 1, "games": 1}
+    assert w.minutes_today("leo") == {}
+    today["now"] = datetime(2026, 3, 9, 0, 0, 1)
+    assert w.minutes_today("emma") == {}  # a new day, before the writer has looked again
 
 
 def test_a_locked_database_never_blocks_submit(make, lock, tmp_path: Path, caplog) -> None:
