@@ -16,10 +16,12 @@ catches its own errors and blocks (fail closed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from mitmproxy import connection, ctx, http, tls
 from mitmproxy.proxy import commands, events, layer, mode_specs
@@ -27,11 +29,12 @@ from mitmproxy.proxy.layers import ClientTLSLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from . import blockpage
-from .decision import Decision, Facts, decide
+from .decision import NO_USAGE, Decision, Facts, Usage, decide
 from .hosts import BadHost, normalise_host
 from .household import Household
 from .htpasswd import parse_proxy_authorization
 from .model import Profile
+from .store.records import Record, record_for
 
 log = logging.getLogger("vaccine")
 
@@ -40,6 +43,29 @@ ERROR_DECISION = Decision("block", "error", "internal error (blocked to be safe)
 #: Modes in which the proxy's idea of the server address is the name the client asked for.
 #: In the others (transparent, WireGuard, local) it is only the destination IP.
 _ASKED_BY_NAME = (mode_specs.RegularMode, mode_specs.UpstreamMode, mode_specs.Socks5Mode)
+
+
+class Journal(Protocol):
+    """What the addon needs of the decision log (proxy.store.LogWriter): never blocks."""
+
+    def submit(self, record: Record) -> None: ...
+    def minutes_today(self, profile: str) -> dict[str, int]: ...
+
+
+#: A passed-through connection counts toward time online for each minute it stays open, up
+#: to this long: phones keep idle connections open for hours, which would otherwise eat a
+#: child's daily limits while the screen is off.
+PASSTHROUGH_CAP = timedelta(minutes=30)
+
+
+@dataclass
+class Passthrough:
+    """A connection passed through untouched: only its being open tells us it is in use."""
+
+    profile: Profile
+    decision: Decision
+    opened: datetime
+    last_minute: datetime
 
 
 @dataclass
@@ -62,12 +88,14 @@ class Vaccine:
         self,
         household: Household,
         clock: Callable[[], datetime] = datetime.now,
-        on_decision: Callable[[Profile, Decision, str], None] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.household = household  # replaced whole by `swap`, never mutated
         self.clock = clock
-        self.on_decision = on_decision
+        self.journal = journal
         self.conns: dict[str, ConnState] = {}
+        self.passthrough: dict[str, Passthrough] = {}
+        self._ticker: asyncio.Task[None] | None = None
 
     def swap(self, household: Household) -> None:
         self.household = household
@@ -118,7 +146,10 @@ class Vaccine:
         self, profile: Profile, hosts: tuple[str | None, ...], path: str | None
     ) -> Decision:
         facts = Facts(tuple(h for h in hosts if h), path)
-        return decide(facts, profile, self.household.lists, self.clock())
+        usage = NO_USAGE
+        if profile.limits and self.journal is not None:
+            usage = Usage(minutes_today=self.journal.minutes_today(profile.id))
+        return decide(facts, profile, self.household.lists, self.clock(), usage)
 
     def _can_intercept(self, profile: Profile, decision: Decision) -> bool:
         if not profile.ca_installed:
@@ -139,9 +170,41 @@ class Vaccine:
         named = [h for h in hosts if h]
         return bool(named) and all(self._is_onboarding(h) for h in named)
 
-    def _record(self, profile: Profile, decision: Decision, outcome: str) -> None:
-        if self.on_decision is not None:
-            self.on_decision(profile, decision, outcome)
+    def _record(self, profile: Profile, decision: Decision, outcome: str, counted: int = 1) -> None:
+        if self.journal is None:
+            return
+        record = record_for(profile, decision, outcome, self.clock(), counted=counted)
+        if record is not None:
+            self.journal.submit(record)
+
+    # -- time online for connections we do not see inside ----------------------------------
+
+    def running(self) -> None:
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    def done(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.tick(final=True)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(15)
+            self.tick()
+
+    def tick(self, final: bool = False) -> None:
+        """Record the current minute for every passed-through connection still open."""
+        now = self.clock()
+        for p in list(self.passthrough.values()):
+            self._count_minute(p, now)
+        if final:
+            self.passthrough.clear()
+
+    def _count_minute(self, p: Passthrough, now: datetime) -> None:
+        minute = now.replace(second=0, microsecond=0)
+        if minute > p.last_minute and now - p.opened <= PASSTHROUGH_CAP:
+            p.last_minute = minute
+            self._record(p.profile, p.decision, "passed-through", counted=0)
 
     def _block_response(self, decision: Decision) -> http.Response:
         settings = self.household.policies.settings
@@ -217,6 +280,10 @@ class Vaccine:
                 return  # decrypt: a path or query decides, or the profile asks for everything
             data.ignore_connection = True
             self._record(profile, decision, "passed-through")
+            now = self.clock()
+            self.passthrough[client.id] = Passthrough(
+                profile, decision, now, now.replace(second=0, microsecond=0)
+            )
         except Exception:
             # Intercepting is the safe side: the HTTP hook then decides each request, and a
             # device without the CA sees a certificate error instead of the site.
@@ -267,6 +334,9 @@ class Vaccine:
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.conns.pop(client.id, None)
+        p = self.passthrough.pop(client.id, None)
+        if p is not None:  # its last minute counts too
+            self._count_minute(p, self.clock())
 
 
 def _handles_client_tls(lay: layer.Layer | None) -> bool:

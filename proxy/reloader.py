@@ -88,6 +88,9 @@ class Reloader:
                 say(f"reload failed ({type(e).__name__}: {e}), keeping the last good policy")
                 return False
             self.vaccine.swap(household)
+            journal = self.vaccine.journal
+            if journal is not None and hasattr(journal, "retention_days"):
+                journal.retention_days = household.policies.settings.retention_days
             self._failed = None
             say(
                 f"reloaded ({len(household.policies.profiles)} profiles, "

@@ -104,15 +104,29 @@ async def _serve(
     confdir: str,
 ) -> int:
     from mitmproxy import exceptions, options
+    from mitmproxy.addons import termlog
     from mitmproxy.tools.dump import DumpMaster
 
     from ..addon import Vaccine
     from ..reloader import Reloader
+    from ..store import LogWriter
+
+    settings = household.policies.settings  # type: ignore[attr-defined]
+    db = args.db or settings.database
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # reported; filtering does not depend on the log
+        print(f"vaccine: cannot create the folder of the decision log {db}: {e}", file=sys.stderr)
+    journal = LogWriter(db, retention_days=settings.retention_days)
+    journal.start()
 
     opts = options.Options()
     # No per-flow console output: it would print every URL a child visits.
-    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    vaccine = Vaccine(household)  # type: ignore[arg-type]
+    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+    # Problems on stderr, where a service manager or a parent's terminal expects them.
+    master._termlog_addon = termlog.TermLog(out=sys.stderr)
+    master.addons.add(master._termlog_addon)
+    vaccine = Vaccine(household, journal=journal)  # type: ignore[arg-type]
     reloader = Reloader(vaccine, vaccine.household.policies_dir, args.lists, args.watch_interval)
     master.addons.add(vaccine, reloader)
     try:
@@ -139,5 +153,12 @@ async def _serve(
         signal.SIGHUP, lambda: loop.create_task(reloader.reload(), name="vaccine-sighup")
     )
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    await master.run()
+    try:
+        await master.run()
+    finally:
+        # Listeners are closed by now; everything decided is written before we exit.
+        await asyncio.to_thread(journal.close)
+    stats = journal.stats()
+    if stats.dropped:
+        print(f"vaccine: {stats.dropped} log records could not be written", file=sys.stderr)
     return 0
