@@ -23,12 +23,22 @@ _ADD_DROPPED = (
 )
 
 
+Activity = tuple[str, str, str, str]  # (minute, profile, kind, name)
+
+# Active minutes already committed are remembered for this many recent minutes: a busy minute
+# is written every flush, and re-inserting every known (minute, site) each time was half of
+# the writer's work for nothing (INSERT OR IGNORE).
+_RECENT_MINUTES = 3
+
+
 class Batch:
     def __init__(self, max_rows: int) -> None:
         self.max_rows = max_rows
         self.rows: dict[tuple[str, ...], int] = {}  # decisions key → count
-        self.activity: set[tuple[str, str, str, str]] = set()  # (minute, profile, kind, name)
+        self.activity: set[Activity] = set()
         self.records = 0  # records aggregated into the rows
+        self._written: set[Activity] = set()  # committed, in the recent minutes
+        self._written_minutes: set[str] = set()
 
     def add(self, rec: Record, k: int) -> bool:
         """Aggregate `k` copies of `rec`; False when it would need a new row past the bound."""
@@ -55,12 +65,13 @@ class Batch:
     def write(self, conn: sqlite3.Connection, dropped: int = 0) -> None:
         """One transaction; `dropped` is added to `meta.dropped_records`. On error, rolled back
         and the batch left whole for the next attempt."""
+        fresh = self.activity - self._written  # in C: no Python loop over every row
         try:
             conn.execute("BEGIN IMMEDIATE")
             # Generators, not lists: one row's Python work between two GIL-free steps, never
             # one long stretch building a list of every row.
             conn.executemany(_UPSERT, ((*key, n) for key, n in self.rows.items()))
-            conn.executemany(_ACTIVITY, iter(self.activity))
+            conn.executemany(_ACTIVITY, iter(fresh))
             if dropped:
                 conn.execute(_ADD_DROPPED, (dropped,))
             conn.execute("COMMIT")
@@ -70,6 +81,18 @@ class Batch:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             raise
+        self._remember(fresh)
+
+    def _remember(self, fresh: set[Activity]) -> None:
+        self._written |= fresh
+        minutes = {a[0] for a in fresh}
+        if minutes <= self._written_minutes:
+            return
+        self._written_minutes |= minutes
+        if len(self._written_minutes) > _RECENT_MINUTES:  # once a minute: forget the oldest
+            keep = set(sorted(self._written_minutes)[-_RECENT_MINUTES:])
+            self._written = {a for a in self._written if a[0] in keep}
+            self._written_minutes = keep
 
     def clear(self) -> None:
         self.rows.clear()
