@@ -349,14 +349,16 @@ class LogWriter:
             self._retained_on = now.date()
 
     def _finish(self) -> None:
-        """Closing: keep trying until everything is written or the deadline passes."""
+        """Closing: write everything; while the file is locked, keep trying until the deadline."""
         flushes: list[_Flush] = []
         while True:
             flushes += self._drain()
             self._attempt(forced=True)
             if self._batch.records == 0 and not self._queue and self._problem is None:
                 break
-            if time.monotonic() >= self._deadline:
+            # Only a lock passes by itself; a corrupt, full or read-only file would only make
+            # a parent's Ctrl-C wait for the whole timeout.
+            if self._problem != "locked" or time.monotonic() >= self._deadline:
                 self._count_lost()
                 break
             time.sleep(min(0.1, max(0.0, self._deadline - time.monotonic())))

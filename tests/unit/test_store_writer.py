@@ -182,6 +182,19 @@ def test_a_corrupt_file_is_reported_once_and_replaced_when_moved_aside(
     assert totals(path) == {"decisions": 200, "daily": 200, "dropped": 0}
 
 
+def test_close_does_not_wait_on_a_file_that_will_not_mend(make, tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    path.write_bytes(b"\xff" * 8192)
+    w = make(path)
+    w.start()
+    for i in range(10):
+        w.submit(rec(i))
+    t = time.monotonic()
+    w.close(timeout=30)
+    assert time.monotonic() - t < 5  # one last try, not thirty seconds of them
+    assert (w.stats().written, w.stats().dropped, w.stats().problem) == (0, 10, "corrupt")
+
+
 def test_full_or_read_only_databases_keep_rows_until_they_can_be_written(
     make, tmp_path: Path
 ) -> None:
