@@ -30,10 +30,12 @@ from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from . import blockpage
 from .decision import NO_USAGE, Decision, Facts, Usage, decide
+from .engines import engine_of, extract_query
 from .hosts import BadHost, normalise_host
 from .household import Household
 from .htpasswd import parse_proxy_authorization
 from .model import Profile
+from .safesearch import apply_rewrite, safe_search_rewrite
 from .store.records import Record, record_for
 
 log = logging.getLogger("vaccine")
@@ -143,13 +145,18 @@ class Vaccine:
     # -- deciding --------------------------------------------------------------------------
 
     def _decide(
-        self, profile: Profile, hosts: tuple[str | None, ...], path: str | None
+        self,
+        profile: Profile,
+        hosts: tuple[str | None, ...],
+        path: str | None,
+        search: str | None = None,
     ) -> Decision:
-        facts = Facts(tuple(h for h in hosts if h), path)
+        facts = Facts(tuple(h for h in hosts if h), path, search)
         usage = NO_USAGE
         if profile.limits and self.journal is not None:
             usage = Usage(minutes_today=self.journal.minutes_today(profile.id))
-        return decide(facts, profile, self.household.lists, self.clock(), usage)
+        h = self.household
+        return decide(facts, profile, h.lists, self.clock(), usage, h.terms)
 
     def _can_intercept(self, profile: Profile, decision: Decision) -> bool:
         if not profile.ca_installed:
@@ -313,24 +320,64 @@ class Vaccine:
             # any other spelling (`MITM.IT.`) would reach the upstream, so it is decided.
             if ctx.options.onboarding and req.pretty_host == ctx.options.onboarding_host:
                 return
-            state = self.conns.get(flow.client_conn.id)
-            hosts = (
-                req.host,
-                req.host_header,
-                flow.client_conn.sni,
-                state.connect_host if state else None,
-            )
             profile = self.profile_for(flow.client_conn)
-            decision = self._decide(profile, hosts, req.path)
-            flow.metadata["vaccine"] = decision
+            decision = self._decide_request(flow, profile, None)
+            flow.metadata["vaccine"] = (profile, decision)
             if decision.blocked:
-                flow.response = self._block_response(decision)
-                self._record(profile, decision, "blocked")
-            else:
-                self._record(profile, decision, "allowed")
+                self._block(flow, profile, decision)
         except Exception:
             log.exception("error while checking a request; blocking it")
             flow.response = self._block_response(ERROR_DECISION)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        """The body is here: searches sent in it are checked, and safe search is forced."""
+        if flow.response or flow.error or not flow.live:
+            return
+        decided = flow.metadata.get("vaccine")
+        if decided is None:
+            return  # the onboarding app answers it
+        try:
+            profile, decision = decided
+            req = flow.request
+            if profile.search_terms and req.method == "POST" and req.raw_content:
+                decision = self._decide_request(flow, profile, req.get_content(strict=False))
+                if decision.blocked:
+                    self._block(flow, profile, decision)
+                    return
+            outcome = "allowed"
+            if decision.rule == "safe_search":
+                engine = engine_of(decision.host)
+                if engine is not None:
+                    rewrite = safe_search_rewrite(engine, req.method, req.path, req.headers)
+                    if apply_rewrite(req, rewrite):
+                        outcome = "rewritten"
+            self._record(profile, decision, outcome)
+        except Exception:
+            log.exception("error while checking a request; blocking it")
+            flow.response = self._block_response(ERROR_DECISION)
+
+    def _decide_request(
+        self, flow: http.HTTPFlow, profile: Profile, body: bytes | None
+    ) -> Decision:
+        req = flow.request
+        state = self.conns.get(flow.client_conn.id)
+        hosts = (
+            req.host,
+            req.host_header,
+            flow.client_conn.sni,
+            state.connect_host if state else None,
+        )
+        search = None
+        if profile.search_terms:
+            engine = engine_of(req.host) or engine_of(req.host_header or "")
+            if engine is not None:
+                ctype = req.headers.get("content-type", "")
+                search = extract_query(engine, req.path, body, ctype)
+        return self._decide(profile, hosts, req.path, search)
+
+    def _block(self, flow: http.HTTPFlow, profile: Profile, decision: Decision) -> None:
+        flow.response = self._block_response(decision)
+        self._record(profile, decision, "blocked")
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.conns.pop(client.id, None)

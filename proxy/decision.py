@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from .engines import engine_of
 from .hosts import BadHost, is_ip, normalise_host, suffixes
 from .model import Profile, Window
+from .searchterms import EMPTY_TERMS, Terms, blocked_detail
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,13 @@ class Facts:
 
     `hosts` holds every spelling of the host the client used, raw (normalised here).
     `path` is the request path with its query, or None when only the host is known.
+    `search` is the text of a search the request makes (from its URL or body), when the host
+    is a search engine; the addon extracts it (proxy.engines.extract_query).
     """
 
     hosts: tuple[str, ...]
     path: str | None = None
+    search: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ NO_USAGE = Usage()
 class Decision:
     action: Action
     #: which rule decided: approval, schedule, allow.domains, block.domains, ip_literal,
-    #: block.categories, limits, search_terms, default, bad_host, no_host, error
+    #: block.categories, limits, search_terms, safe_search, default, bad_host, no_host, error
     rule: str
     #: the rule in words for `vaccine explain` and the log, e.g. "block.domains: tiktok.com"
     detail: str
@@ -77,17 +82,18 @@ def decide(
     lists: ListIndex,
     now: datetime,
     usage: Usage = NO_USAGE,
+    terms: Terms = EMPTY_TERMS,
 ) -> Decision:
     """Decide one request. Never raises: an internal error blocks (fail closed)."""
     try:
-        return _decide(facts, profile, lists, now, usage)
+        return _decide(facts, profile, lists, now, usage, terms)
     except Exception:  # fail closed, and say so
         log.exception("internal error while deciding; blocking")
         return Decision("block", "error", "internal error while deciding (blocked to be safe)")
 
 
 def _decide(
-    facts: Facts, profile: Profile, lists: ListIndex, now: datetime, usage: Usage
+    facts: Facts, profile: Profile, lists: ListIndex, now: datetime, usage: Usage, terms: Terms
 ) -> Decision:
     decisions: list[Decision] = []
     seen: set[str] = set()
@@ -101,7 +107,7 @@ def _decide(
         if host in seen:
             continue
         seen.add(host)
-        decisions.append(_decide_host(host, facts.path, profile, lists, now, usage))
+        decisions.append(_decide_host(host, facts, profile, lists, now, usage, terms))
     if not decisions:
         return Decision("block", "no_host", "no host name in the request")
     return strictest(decisions)
@@ -111,6 +117,9 @@ def strictest(decisions: Sequence[Decision]) -> Decision:
     """A block beats an allow; among allows, any need to inspect is kept."""
     for d in decisions:
         if d.blocked:
+            return d
+    for d in decisions:
+        if d.rule == "safe_search":  # a rewrite is stricter than a plain allow
             return d
     first = decisions[0]
     if any(d.inspect for d in decisions) and not first.inspect:
@@ -126,8 +135,15 @@ def strictest(decisions: Sequence[Decision]) -> Decision:
 
 
 def _decide_host(
-    host: str, path: str | None, profile: Profile, lists: ListIndex, now: datetime, usage: Usage
+    host: str,
+    facts: Facts,
+    profile: Profile,
+    lists: ListIndex,
+    now: datetime,
+    usage: Usage,
+    terms: Terms,
 ) -> Decision:
+    path = facts.path
     cats = lists.categories(host)
     if path is not None:
         cats = cats | lists.url_categories(host, path.split("?", 1)[0])
@@ -182,8 +198,22 @@ def _decide_host(
         if limit is not None and usage.minutes_today.get(category, 0) >= limit:
             return block("limits", f"limits.{category}: {limit} min used up", frozenset({category}))
 
-    # 7. Allowed. Decrypt only when the profile asks for everything, or when a URL entry of a
-    # blocked category exists under this host (the path decides, and only TLS hides it).
+    # 6. A search whose words fall in the profile's search_terms categories.
+    engine = engine_of(host) if (profile.safe_search or profile.search_terms) else None
+    if engine is not None and facts.search and profile.search_terms:
+        term_category = terms.match(facts.search, profile.search_terms)
+        if term_category is not None:  # the category only: the words are never kept
+            hit = frozenset({term_category})
+            return block("search_terms", blocked_detail(term_category), hit)
+
+    # 7. Allowed; a search engine's safe mode is forced. Decrypt only when the decision must
+    # look inside: the profile asks for everything, a search engine whose searches are checked
+    # or rewritten, or a URL entry of a blocked category under this host (the path decides).
+    if engine is not None:
+        if profile.safe_search:
+            return Decision("allow", "safe_search", f"safe_search: strict ({engine})", host,
+                            cats, inspect=True)  # fmt: skip
+        return Decision("allow", "default", "no rule blocks it", host, cats, inspect=True)
     inspect = _inspect(profile) or bool(lists.url_rule_categories(host) & profile.block_categories)
     return Decision("allow", "default", "no rule blocks it", host, cats, inspect)
 

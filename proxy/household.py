@@ -17,6 +17,7 @@ from .identify import Identifier
 from .lists import Lists, list_files, load_lists
 from .model import PolicySet
 from .policy import load_policies
+from .searchterms import Terms, load_terms
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -27,6 +28,9 @@ class Household:
     lists_dir: Path
     policies: PolicySet
     lists: Lists
+    terms: Terms
+    #: warnings that do not stop loading (junk list lines, odd terms lines)
+    warnings: tuple[Problem, ...]
     identifier: Identifier
     logins: Htpasswd | None
     fingerprint: Fingerprint
@@ -43,6 +47,7 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
         lists = load_lists(lists_dir)
     except ProblemsError as e:
         problems += e.problems
+    terms, term_problems = load_terms(lists_dir / "terms")
     logins = None
     if policies.settings.proxy_auth is not None:
         try:
@@ -56,6 +61,8 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
         lists_dir=lists_dir,
         policies=policies,
         lists=lists,
+        terms=terms,
+        warnings=tuple(lists.problems) + tuple(term_problems),
         identifier=Identifier(policies),
         logins=logins,
         fingerprint=fp,
@@ -71,6 +78,9 @@ def fingerprint(
         paths += sorted(p for p in policies_dir.iterdir() if p.is_file())
     if lists_dir is not None and lists_dir.is_dir():
         paths += list_files(lists_dir)
+        terms = lists_dir / "terms"
+        if terms.is_dir():
+            paths += sorted(terms.glob("*.txt"))
     if proxy_auth is not None:
         paths.append(proxy_auth)
     out = []

@@ -86,9 +86,9 @@ def main(args: argparse.Namespace) -> int:
     host, port = parse_listen(args.listen or settings.listen)
     modes = listeners(port, args.mode or list(settings.modes))
     confdir = args.confdir or settings.confdir or default_confdir()
-    junk = [p for p in household.lists.problems if p.severity == "warning"]
-    if junk:
-        print(f"vaccine: {len(junk)} list warnings (see `vaccine check`)", file=sys.stderr)
+    if household.warnings:
+        n = len(household.warnings)
+        print(f"vaccine: {n} warnings about the lists (see `vaccine check`)", file=sys.stderr)
     from .. import wireguard
 
     wireguard.prepare(modes, confdir)

@@ -19,6 +19,7 @@ from proxy.household import Household
 from proxy.htpasswd import Htpasswd
 from proxy.identify import Identifier
 from proxy.model import Device, DomainRules, PolicySet, Profile, Settings
+from proxy.searchterms import EMPTY_TERMS
 
 from .test_decision import LISTS, NOON
 
@@ -52,6 +53,8 @@ def make_household(tmp_path: Path, **kids: dict[str, object]) -> Household:
         lists_dir=tmp_path,
         policies=policies,
         lists=LISTS,  # type: ignore[arg-type]
+        terms=EMPTY_TERMS,
+        warnings=(),
         identifier=Identifier(policies),
         logins=Htpasswd.load(htpasswd),
         fingerprint=(),

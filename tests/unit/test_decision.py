@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from proxy.decision import NO_USAGE, Decision, Facts, Usage, decide, strictest, window_active
 from proxy.hosts import suffixes
 from proxy.model import DomainRules, Profile, Window
+from proxy.searchterms import Entry, build_terms
 
 
 class FakeLists:
@@ -242,3 +243,49 @@ def test_a_subdomain_of_a_blocked_domain_is_blocked(prefix: list[str]) -> None:
 @given(label)
 def test_a_name_that_only_ends_like_a_blocked_domain_is_not_covered(lab: str) -> None:
     assert not run(f"{lab}adultsite.com").blocked or lab == ""
+
+
+TERMS = build_terms(
+    [
+        Entry("self_harm", "term", ("hurt", "myself")),
+        Entry("adult", "term", ("porn",)),
+        Entry("self_harm", "allow", ("help",)),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "search", "p", "rule", "categories"),
+    [
+        # rule 6: the search's words, on any country domain of an engine
+        ("www.google.co.uk", "How.to.HURT_myself", profile(search_terms=frozenset({"self_harm"})),
+         "search_terms", {"self_harm"}),
+        ("www.bing.com", "p0rn", profile(search_terms=frozenset({"adult"})), "search_terms",
+         {"adult"}),
+        # help-seeking is never blocked
+        ("www.google.com", "help I want to hurt myself",
+         profile(search_terms=frozenset({"self_harm"})), "default", set()),
+        # a category the profile does not list
+        ("www.google.com", "porn", profile(search_terms=frozenset({"self_harm"})), "default",
+         set()),
+        # not an engine: search text is not looked at
+        ("google.evil.com", "porn", profile(search_terms=frozenset({"adult"})), "default", set()),
+        # rule 7: safe search forced
+        ("www.google.de", "cats", profile(safe_search=True), "safe_search", set()),
+        ("m.youtube.com", None, profile(safe_search=True), "safe_search", set()),
+    ],
+)  # fmt: skip
+def test_search_terms_and_safe_search(
+    host: str, search: str | None, p: Profile, rule: str, categories: set[str]
+) -> None:
+    d = decide(Facts((host,), "/search", search), p, LISTS, NOON, NO_USAGE, TERMS)
+    assert d.rule == rule
+    if rule == "search_terms":
+        assert d.categories == frozenset(categories)
+        assert search is not None and search.lower() not in d.detail.lower()  # never the words
+
+
+def test_engines_are_decrypted_only_when_the_profile_needs_it() -> None:
+    assert not run("www.google.com").inspect
+    assert run("www.google.com", profile(safe_search=True)).inspect
+    assert run("www.google.com", profile(search_terms=frozenset({"adult"}))).inspect
