@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..decision import Facts, decide
+from ..engines import engine_of, extract_query
 from ..errors import ProblemsError, VaccineError
 from ..paths import default_policies_dir
 
@@ -32,7 +33,9 @@ def facts_for(url: str) -> Facts:
     if not parts.netloc:
         raise VaccineError(f"no host in {url!r}")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Facts((parts.netloc,), path)
+    engine = engine_of(parts.netloc)
+    search = extract_query(engine, path) if engine else None
+    return Facts((parts.netloc,), path, search)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -54,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
         msg = f"--at wants a local time like 2026-11-23T21:15, not {args.at!r}"
         raise VaccineError(msg) from None
     facts = facts_for(args.url)
-    decision = decide(facts, profile, household.lists, now)
+    decision = decide(facts, profile, household.lists, now, terms=household.terms)
     categories = sorted(decision.categories)
     if args.json:
         out = {
