@@ -1,7 +1,12 @@
 """The block page: child-friendly HTML in the configured language.
 
 It names the site (the registrable domain, never the URL: a path or query can carry a search
-term or a name), says why in a child's words, and shows the help line.
+term or a name), says why in a child's words, shows the help line and, when a parent could
+say yes, the "Ask a parent" form. The pages answering that form (`render_notice`) share its
+look.
+
+The form posts to `ASK_PATH` on the very host the page was served for (a relative action), so
+it works for whatever site was blocked; the proxy answers that path itself (proxy.askparent).
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from .hosts import registrable_domain
 
 DEFAULT_LANGUAGE = "en"
 
+#: Where the form posts: a reserved path on the blocked host, answered by the proxy itself.
+ASK_PATH = "/.well-known/digital-vaccine/ask"
+#: Decisions a parent can sensibly approve for a site. Not an error or a malformed host (there
+#: is no site to name), not an IP literal (a parent cannot tell what it is), not a blocked
+#: search (the request names only the engine, and approving it would lift the search filter).
+ASKABLE_RULES = frozenset({"block.domains", "block.categories", "schedule", "limits"})
+MAX_MESSAGE = 200
+
 
 @functools.cache
 def _locale(language: str) -> dict[str, Any]:
@@ -27,7 +40,7 @@ def _locale(language: str) -> dict[str, Any]:
         return base
     strings = _read_locale(language) or {}
     merged = {**base, **strings}
-    for nested in ("reasons", "categories"):  # a missing translation falls back to English
+    for nested in ("reasons", "categories", "ask"):  # a missing translation falls back to English
         merged[nested] = {**base.get(nested, {}), **strings.get(nested, {})}
     return merged
 
@@ -63,23 +76,100 @@ def reason_text(decision: Decision, language: str = DEFAULT_LANGUAGE) -> str:
     return str(reason)
 
 
-def render(decision: Decision, *, language: str = DEFAULT_LANGUAGE, help_line: str = "") -> str:
+def askable(decision: Decision) -> bool:
+    """Does the block page offer "Ask a parent" for this decision?"""
+    return decision.blocked and decision.rule in ASKABLE_RULES and bool(decision.host)
+
+
+def render(
+    decision: Decision,
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    help_line: str = "",
+    ask: bool = True,
+) -> str:
+    """The block page; with the "Ask a parent" form when `ask` and the decision is askable."""
     s = _locale(language)
     site = registrable_domain(decision.host) if decision.host else ""
+    form = _ask_form(s) if ask and askable(decision) else ""
+    return _page(
+        s,
+        language,
+        title=s["title"],
+        heading=s["heading"],
+        site=site,
+        text=reason_text(decision, language),
+        why=s["why"],
+        form=form,
+        help_line=help_line,
+    )
+
+
+def render_notice(
+    heading: str,
+    text: str,
+    *,
+    site: str = "",
+    language: str = DEFAULT_LANGUAGE,
+    help_line: str = "",
+) -> str:
+    """A page in the block page's look: a heading, the site (when known) and a few words."""
+    s = _locale(language)
+    return _page(
+        s, language, title=heading, heading=heading, site=site, text=text, help_line=help_line
+    )
+
+
+def strings(language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The locale's strings (English where a translation lacks one)."""
+    return _locale(language)
+
+
+def _ask_form(s: dict[str, Any]) -> str:
+    """No script: a plain form posting to the blocked host's reserved path."""
+    a = {k: html.escape(str(v)) for k, v in s["ask"].items()}
+    return f"""<form class="ask" method="post" action="{ASK_PATH}">
+    <h2>{a["heading"]}</h2>
+    <p>{a["intro"]}</p>
+    <label for="message">{a["label"]}</label>
+    <textarea id="message" name="message" maxlength="{MAX_MESSAGE}" rows="3"
+              placeholder="{a["placeholder"]}"></textarea>
+    <p class="note">{a["note"]}</p>
+    <button type="submit">{a["button"]}</button>
+  </form>"""
+
+
+def _page(
+    s: dict[str, Any],
+    language: str,
+    *,
+    title: str,
+    heading: str,
+    site: str,
+    text: str,
+    why: str = "",
+    form: str = "",
+    help_line: str = "",
+) -> str:
     help_html = ""
     if help_line:
         help_html = (
             f'<div class="help"><strong>{html.escape(s["help_heading"])}</strong> '
             f"{html.escape(s['help_text'])} {html.escape(help_line)}</div>"
         )
+    site_html = ""
+    if site:
+        site_html = (
+            f'<p>{html.escape(s["site"])}: <span class="site">{html.escape(site)}</span></p>'
+        )
+    why_html = f"<strong>{html.escape(why)}</strong> " if why else ""
     return _template().substitute(
         lang=html.escape(s.get("lang", language)),
-        title=html.escape(s["title"]),
-        heading=html.escape(s["heading"]),
-        site_label=html.escape(s["site"]),
-        site=html.escape(site),
-        why=html.escape(s["why"]),
-        reason=html.escape(reason_text(decision, language)),
+        title=html.escape(title),
+        heading=html.escape(heading),
+        site=site_html,
+        reason=f"<p>{why_html}{html.escape(text)}</p>",
+        ask=form,
         help=help_html,
         footer=html.escape(s["footer"]),
     )

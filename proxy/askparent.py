@@ -1,0 +1,300 @@
+"""Ask a parent: the block page's form records a request; a parent answers it on the server.
+
+Two halves, and only the first is reachable from a child's device:
+
+- `AskDesk.handle` answers the form's POST to `ASK_PATH` on the blocked host. Only the child's
+  optional message is read from what the device sent; the profile, the site and the category
+  come from the proxy's own attribution and decision, and nothing in the body can set a
+  status, an id or a time. The SQLite write runs in a worker thread; a database problem gives
+  the child a kind page and never touches filtering.
+- `approve_request` / `deny_request` are the parent's side, called by `vaccine requests` and
+  the dashboard, never by the proxy: there is no approve endpoint at all.
+
+An approval takes effect without a restart: the proxy polls `store.requests.approvals_in_force`
+and hands it to the decision (rule 1). "always" also adds the site to the profile's
+`allow.domains` in its YAML file (proxy.policyedit), which the proxy reloads by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl
+
+from . import blockpage
+from .blockpage import ASK_PATH, MAX_MESSAGE, askable
+from .decision import Decision
+from .errors import ProblemsError, VaccineError
+from .hosts import registrable_domain
+from .kinds import KINDS, Invalid
+from .model import CATEGORIES, Profile
+from .policy import load_policies
+from .policyedit import add_allowed_domain
+from .schema import Key
+from .store import requests as store
+from .store.requests import AccessRequest, AddResult
+
+__all__ = [
+    "ASK_PATH",
+    "AskDesk",
+    "Answer",
+    "BadDuration",
+    "Duration",
+    "approve_request",
+    "askable",
+    "clean_message",
+    "deny_request",
+    "parse_duration",
+    "read_form",
+]
+
+log = logging.getLogger("vaccine.ask")
+
+#: A form with one short field never needs more; anything bigger is not our form.
+MAX_BODY = 4096
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Bidirectional controls could make a message read differently in the parent's terminal.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+# -- the child's side ---------------------------------------------------------------------
+
+
+def clean_message(text: str) -> str:
+    """The message as stored: control and direction characters gone, whitespace collapsed,
+    at most MAX_MESSAGE characters (the form's `maxlength` already keeps browsers under it)."""
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            kept.append(" ")  # a newline or tab separates words; an escape is dropped below
+        elif category not in ("Cs", "Co", "Cn") and ch not in _BIDI:
+            kept.append(ch)
+    return " ".join("".join(kept).split())[:MAX_MESSAGE].rstrip()
+
+
+def read_form(body: bytes, content_type: str) -> str | None:
+    """The cleaned `message` of the form, "" when absent; None when the body is not our form.
+
+    Every other field is ignored: nothing else a device sends is trusted."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != FORM_TYPE or len(body) > MAX_BODY:
+        return None
+    try:
+        # Browsers percent-encode everything else: a raw non-ASCII byte is not a form.
+        fields = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=20,
+        )
+    except (UnicodeError, ValueError):
+        return None
+    messages = [value for name, value in fields if name == "message"]
+    return clean_message(messages[0]) if messages else ""
+
+
+def first_category(categories: frozenset[str]) -> str:
+    """The category a request is filed under: the first in the product's order."""
+    return next((c for c in CATEGORIES if c in categories), "")
+
+
+class AskDesk:
+    """Answers the block page's "Ask a parent" form (the proxy calls `handle`)."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        per_hour: int = store.PER_HOUR,
+        max_pending: int = store.MAX_PENDING,
+        busy_timeout: float = 2.0,
+    ) -> None:
+        self.db_path = db_path  # may be reassigned when settings.yaml names another file
+        self.per_hour = per_hour
+        self.max_pending = max_pending
+        self.busy_timeout = busy_timeout
+
+    async def handle(
+        self,
+        *,
+        method: str,
+        body: bytes,
+        content_type: str,
+        profile: Profile,
+        decision: Decision,
+        now: datetime,
+        language: str,
+        help_line: str,
+    ) -> tuple[int, str]:
+        """(HTTP status, HTML page) for a request to ASK_PATH; never raises for bad input or
+        a database problem."""
+        site = registrable_domain(decision.host) if decision.host else ""
+
+        def page(status: int, key: str) -> tuple[int, str]:
+            text = blockpage.strings(language)["ask"]
+            html = blockpage.render_notice(
+                text[f"{key}_heading"],
+                text[key],
+                site=site,
+                language=language,
+                help_line=help_line,
+            )
+            return status, html
+
+        if method.upper() != "POST":
+            return page(405, "bad")
+        if not decision.blocked:
+            return page(200, "open")  # approved meanwhile, or the page was stale
+        if not askable(decision):
+            return page(403, "cannot")
+        message = read_form(body, content_type)
+        if message is None:
+            return page(400, "bad")
+        try:
+            result = await asyncio.to_thread(
+                self._add, profile.id, site, first_category(decision.categories), message, now
+            )
+        except Exception as e:  # locked, read-only, missing, corrupt: the child asks in person
+            log.warning(
+                "could not record an access request (%s: %s)", type(e).__name__, _first_line(e)
+            )
+            return page(503, "failed")
+        if result.outcome == "duplicate":
+            return page(200, "already")
+        if result.outcome == "rate_limited":
+            return page(429, "too_many")
+        return page(200, "sent")
+
+    def _add(
+        self, profile: str, domain: str, category: str, message: str, now: datetime
+    ) -> AddResult:
+        return store.add_request(
+            self.db_path,
+            profile,
+            domain,
+            category,
+            message,
+            now,
+            per_hour=self.per_hour,
+            max_pending=self.max_pending,
+            busy_timeout=self.busy_timeout,
+        )
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else ""
+
+
+# -- the parent's side --------------------------------------------------------------------
+
+
+class BadDuration(VaccineError):
+    """Not a duration an approval can have."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """How long an approval lasts: some minutes, until midnight, or always."""
+
+    kind: Literal["minutes", "today", "always"]
+    minutes: int = 0
+
+    def until(self, now: datetime) -> datetime | None:
+        """When the approval ends (None: never). "today" ends at the next local midnight."""
+        if self.kind == "always":
+            return None
+        if self.kind == "today":
+            return datetime.combine(now.date() + timedelta(days=1), time(0, 0))
+        return now + timedelta(minutes=self.minutes)
+
+    def __str__(self) -> str:
+        if self.kind != "minutes":
+            return self.kind
+        h, m = divmod(self.minutes, 60)
+        return f"{h}h{m}m" if h and m else f"{h}h" if h else f"{m}m"
+
+
+DEFAULT_DURATION = Duration("minutes", 60)
+
+
+def parse_duration(text: str) -> Duration:
+    """`15m`, `1h`, `1h30m` (up to a day), `today` or `always`; raises BadDuration."""
+    word = text.strip().lower()
+    if word in ("today", "always"):
+        return Duration(word)  # type: ignore[arg-type]
+    try:
+        minutes = int(KINDS["duration"].convert(Key("for", "duration", ""), word))
+    except Invalid:
+        minutes = 0
+    if minutes <= 0:
+        raise BadDuration(
+            f"{text!r} is not a duration: use 15m, 1h, today or always (or e.g. 30m, 2h)"
+        )
+    return Duration("minutes", minutes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    request: AccessRequest
+    until: datetime | None  # approved until (None: always, or denied)
+    #: the profile file the site was added to ("always"); None when the file already had it
+    edited: Path | None = None
+
+
+def approve_request(
+    policies_dir: Path,
+    db_path: Path,
+    request_id: int,
+    duration: Duration | str,
+    now: datetime,
+) -> Answer:
+    """A parent approves a pending request, for a while or always. Raises VaccineError
+    (unknown id, already answered, bad duration, a profile file that cannot take the site)."""
+    if isinstance(duration, str):
+        duration = parse_duration(duration)
+    request = store.get_request(db_path, request_id)
+    if request.status != "pending":
+        raise store.AlreadyAnswered(f"request #{request_id} was already {request.status}")
+    edited = None
+    if duration.kind == "always":
+        edited = _allow_always(policies_dir, request)
+    until = duration.until(now)
+    row = store.answer(db_path, request_id, approve=True, until=until, now=now)
+    return Answer(row, until, edited)
+
+
+def deny_request(db_path: Path, request_id: int, now: datetime) -> Answer:
+    row = store.answer(db_path, request_id, approve=False, until=None, now=now)
+    return Answer(row, None)
+
+
+def _allow_always(policies_dir: Path, request: AccessRequest) -> Path | None:
+    """Add the site to the profile's own `allow.domains`; the file, or None if it had it."""
+    try:
+        policies = load_policies(policies_dir)
+    except ProblemsError as e:
+        raise VaccineError(
+            f"the policies in {policies_dir} have problems, so nothing can be added to them "
+            f"(run `vaccine check`; or approve for a time instead):\n{e}"
+        ) from None
+    profile = policies.profiles.get(request.profile)
+    if profile is None:
+        raise VaccineError(
+            f"request #{request.id} is for profile {request.profile!r}, which no longer exists "
+            f"in {policies_dir}"
+        )
+    if profile.domain_rules.rules.get(request.domain) == "block":
+        raise VaccineError(
+            f"{request.domain} is in block.domains of {profile.id!r} (or a profile it extends), "
+            "and an allow entry for the same domain would tie, and a tie blocks: remove it "
+            "from block.domains first, or approve it for a time instead"
+        )
+    changed = add_allowed_domain(profile.source, request.domain, inherited=profile.allow_domains)
+    return profile.source if changed else None
