@@ -29,6 +29,7 @@ from mitmproxy.proxy.layers import ClientTLSLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from . import blockpage
+from .askparent import ASK_PATH, AskDesk
 from .decision import NO_USAGE, Decision, Facts, Usage, decide
 from .engines import engine_of, extract_query
 from .hosts import BadHost, normalise_host
@@ -36,7 +37,9 @@ from .household import Household
 from .htpasswd import parse_proxy_authorization
 from .model import Profile
 from .safesearch import apply_rewrite, safe_search_rewrite
+from .store.errors import LogMissing
 from .store.records import Record, record_for
+from .store.requests import approvals_in_force
 
 log = logging.getLogger("vaccine")
 
@@ -91,13 +94,18 @@ class Vaccine:
         household: Household,
         clock: Callable[[], datetime] = datetime.now,
         journal: Journal | None = None,
+        desk: AskDesk | None = None,
     ) -> None:
         self.household = household  # replaced whole by `swap`, never mutated
         self.clock = clock
         self.journal = journal
+        self.desk = desk
+        #: profile → domain → until (None: always): parents' approvals, swapped whole by the
+        #: poller so an approval made with `vaccine requests` or the dashboard applies at once
+        self.approvals: dict[str, dict[str, datetime | None]] = {}
         self.conns: dict[str, ConnState] = {}
         self.passthrough: dict[str, Passthrough] = {}
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def swap(self, household: Household) -> None:
         self.household = household
@@ -153,8 +161,10 @@ class Vaccine:
     ) -> Decision:
         facts = Facts(tuple(h for h in hosts if h), path, search)
         usage = NO_USAGE
-        if profile.limits and self.journal is not None:
-            usage = Usage(minutes_today=self.journal.minutes_today(profile.id))
+        approvals = self.approvals.get(profile.id)
+        if approvals or (profile.limits and self.journal is not None):
+            minutes = self.journal.minutes_today(profile.id) if self.journal else {}
+            usage = Usage(approvals=approvals or {}, minutes_today=minutes)
         h = self.household
         return decide(facts, profile, h.lists, self.clock(), usage, h.terms)
 
@@ -187,12 +197,34 @@ class Vaccine:
     # -- time online for connections we do not see inside ----------------------------------
 
     def running(self) -> None:
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._tick_forever()))
+        if self.desk is not None:
+            self._tasks.append(loop.create_task(self._poll_approvals()))
 
     def done(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in self._tasks:
+            task.cancel()
         self.tick(final=True)
+
+    async def _poll_approvals(self, interval: float = 1.0) -> None:
+        assert self.desk is not None
+        failed = False
+        while True:
+            try:
+                self.approvals = await asyncio.to_thread(
+                    approvals_in_force, self.desk.db_path, self.clock()
+                )
+                failed = False
+            except LogMissing:  # nothing written yet, so nothing approved yet
+                self.approvals = {}
+            except Exception as e:  # keep the last approvals; say so once
+                if not failed:
+                    log.warning(
+                        "cannot read parents' approvals from the log (%s)", type(e).__name__
+                    )
+                failed = True
+            await asyncio.sleep(interval)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -323,6 +355,9 @@ class Vaccine:
             profile = self.profile_for(flow.client_conn)
             decision = self._decide_request(flow, profile, None)
             flow.metadata["vaccine"] = (profile, decision)
+            if req.path.split("?", 1)[0] == ASK_PATH:
+                flow.metadata["vaccine_ask"] = True  # answered in `request`, never forwarded
+                return
             if decision.blocked:
                 self._block(flow, profile, decision)
         except Exception:
@@ -339,6 +374,9 @@ class Vaccine:
         try:
             profile, decision = decided
             req = flow.request
+            if flow.metadata.get("vaccine_ask"):
+                flow.response = await self._ask(flow, profile, decision)
+                return
             if profile.search_terms and req.method == "POST" and req.raw_content:
                 decision = self._decide_request(flow, profile, req.get_content(strict=False))
                 if decision.blocked:
@@ -355,6 +393,34 @@ class Vaccine:
         except Exception:
             log.exception("error while checking a request; blocking it")
             flow.response = self._block_response(ERROR_DECISION)
+
+    async def _ask(
+        self, flow: http.HTTPFlow, profile: Profile, decision: Decision
+    ) -> http.Response:
+        """The block page's "Ask a parent" form. Only records a request: nothing a child's
+        device sends can approve anything."""
+        req = flow.request
+        headers = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
+        # The form is served on the blocked site itself; another site posting here would be
+        # asking in the child's name.
+        if req.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return http.Response.make(403, b"Requests come from the block page only.\n")
+        if self.desk is None:
+            return self._block_response(decision)
+        settings = self.household.policies.settings
+        status, page = await self.desk.handle(
+            method=req.method,
+            body=req.get_content(strict=False) or b"",
+            content_type=req.headers.get("content-type", ""),
+            profile=profile,
+            decision=decision,
+            now=self.clock(),
+            language=settings.language,
+            help_line=settings.help_line,
+        )
+        if status == 405:
+            headers["allow"] = "POST"
+        return http.Response.make(status, page.encode("utf-8"), headers)
 
     def _decide_request(
         self, flow: http.HTTPFlow, profile: Profile, body: bytes | None

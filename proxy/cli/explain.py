@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..decision import Facts, decide
+from ..decision import Facts, Usage, decide
 from ..engines import engine_of, extract_query
 from ..errors import ProblemsError, VaccineError
 from ..paths import default_policies_dir
@@ -22,6 +23,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--at", metavar="YYYY-MM-DDTHH:MM", help="decide as if at this local time (schedules)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--db", metavar="FILE", type=Path, help="the decision log, for parents' approvals"
+    )
 
 
 def facts_for(url: str) -> Facts:
@@ -36,6 +40,17 @@ def facts_for(url: str) -> Facts:
     engine = engine_of(parts.netloc)
     search = extract_query(engine, path) if engine else None
     return Facts((parts.netloc,), path, search)
+
+
+def _approvals(db: Path, now: datetime) -> dict[str, dict[str, datetime | None]]:
+    """Parents' approvals in force, as the running proxy sees them (none without a log)."""
+    from ..store import StoreError
+    from ..store.requests import approvals_in_force
+
+    try:
+        return approvals_in_force(db, now)
+    except (StoreError, sqlite3.Error):
+        return {}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -57,7 +72,9 @@ def main(args: argparse.Namespace) -> int:
         msg = f"--at wants a local time like 2026-11-23T21:15, not {args.at!r}"
         raise VaccineError(msg) from None
     facts = facts_for(args.url)
-    decision = decide(facts, profile, household.lists, now, terms=household.terms)
+    usage = Usage(approvals=_approvals(args.db or household.policies.settings.database, now)
+                  .get(profile.id, {}))  # fmt: skip
+    decision = decide(facts, profile, household.lists, now, usage, household.terms)
     categories = sorted(decision.categories)
     if args.json:
         out = {

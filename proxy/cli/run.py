@@ -108,6 +108,7 @@ async def _serve(
     from mitmproxy.tools.dump import DumpMaster
 
     from ..addon import Vaccine
+    from ..askparent import AskDesk
     from ..reloader import Reloader
     from ..store import LogWriter
 
@@ -126,7 +127,7 @@ async def _serve(
     # Problems on stderr, where a service manager or a parent's terminal expects them.
     master._termlog_addon = termlog.TermLog(out=sys.stderr)
     master.addons.add(master._termlog_addon)
-    vaccine = Vaccine(household, journal=journal)  # type: ignore[arg-type]
+    vaccine = Vaccine(household, journal=journal, desk=AskDesk(db))  # type: ignore[arg-type]
     reloader = Reloader(vaccine, vaccine.household.policies_dir, args.lists, args.watch_interval)
     master.addons.add(vaccine, reloader)
     try:
