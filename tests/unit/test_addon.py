@@ -15,6 +15,7 @@ from mitmproxy.proxy.layers.tls import parse_client_hello
 from mitmproxy.test import taddons, tflow, tutils
 
 from proxy.addon import Vaccine
+from proxy.askparent import ASK_PATH
 from proxy.household import Household
 from proxy.htpasswd import Htpasswd
 from proxy.identify import Identifier
@@ -208,3 +209,53 @@ def test_tls_clienthello_passes_through_what_needs_no_look_inside(
     data = hello_data(tctx, sni, port)
     addon.tls_clienthello(data)
     assert data.ignore_connection is ignored
+
+
+class FakeDesk:
+    db_path = Path("/nonexistent/v.db")
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    async def handle(self, **kw: object) -> tuple[int, str]:
+        self.calls.append(kw)
+        return 200, "<h1>sent</h1>"
+
+
+@pytest.mark.parametrize(
+    ("host", "headers", "status", "asked"),
+    [
+        ("adultsite.com", {}, 200, True),  # from the block page of a blocked site
+        ("example.com", {}, 200, True),  # an allowed site: still answered here, never forwarded
+        ("adultsite.com", {"sec-fetch-site": "cross-site"}, 403, False),
+    ],
+)
+async def test_the_ask_form_is_answered_by_the_proxy(
+    addon: Vaccine,
+    tctx: taddons.context,
+    host: str,
+    headers: dict[str, str],
+    status: int,
+    asked: bool,
+) -> None:
+    desk = FakeDesk()
+    addon.desk = desk  # type: ignore[assignment]
+    f = tflow.tflow(req=tutils.treq(host=host, method=b"POST", path=ASK_PATH.encode()))
+    f.request.headers.update(headers)
+    f.request.content = b"message=please&status=approved"
+    await addon.requestheaders(f)
+    assert f.response is None  # answered once the body is here
+    await addon.request(f)
+    assert f.response is not None and f.response.status_code == status
+    assert bool(desk.calls) is asked
+    if asked:
+        assert desk.calls[0]["profile"].id == "guest"  # type: ignore[union-attr]
+
+
+async def test_an_approval_in_force_lets_the_site_through(
+    addon: Vaccine, tctx: taddons.context
+) -> None:
+    addon.approvals = {"guest": {"adultsite.com": None}}
+    f = tflow.tflow(req=tutils.treq(host="www.adultsite.com"))
+    await addon.requestheaders(f)
+    assert f.response is None
