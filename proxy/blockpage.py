@@ -70,7 +70,10 @@ def _template() -> Template:
 def reason_text(decision: Decision, language: str = DEFAULT_LANGUAGE) -> str:
     s = _locale(language)
     reason = s["reasons"].get(decision.rule) or s["reasons"]["default"]
-    if decision.rule in ("block.categories", "schedule", "limits") and decision.categories:
+    if decision.rule == "search_terms" and "self_harm" in decision.categories:
+        # A child searching this may be in pain: no telling-off, an open door instead.
+        reason = s["reasons"].get("search_self_harm") or reason
+    elif decision.rule in ("block.categories", "schedule", "limits") and decision.categories:
         names = ", ".join(s["categories"].get(c, c) for c in sorted(decision.categories))
         reason = f"{reason.rstrip('.')}: {names}."
     return str(reason)
