@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from mitmproxy import connection, ctx, http, tls
@@ -29,6 +29,7 @@ from mitmproxy.proxy.layers import ClientTLSLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from . import blockpage
+from .activity import OpenConnections
 from .askparent import ASK_PATH, AskDesk
 from .decision import NO_USAGE, Decision, Facts, Usage, decide
 from .engines import engine_of, extract_query
@@ -55,22 +56,6 @@ class Journal(Protocol):
 
     def submit(self, record: Record) -> None: ...
     def minutes_today(self, profile: str) -> dict[str, int]: ...
-
-
-#: A passed-through connection counts toward time online for each minute it stays open, up
-#: to this long: phones keep idle connections open for hours, which would otherwise eat a
-#: child's daily limits while the screen is off.
-PASSTHROUGH_CAP = timedelta(minutes=30)
-
-
-@dataclass
-class Passthrough:
-    """A connection passed through untouched: only its being open tells us it is in use."""
-
-    profile: Profile
-    decision: Decision
-    opened: datetime
-    last_minute: datetime
 
 
 @dataclass
@@ -104,7 +89,9 @@ class Vaccine:
         #: poller so an approval made with `vaccine requests` or the dashboard applies at once
         self.approvals: dict[str, dict[str, datetime | None]] = {}
         self.conns: dict[str, ConnState] = {}
-        self.passthrough: dict[str, Passthrough] = {}
+        self.passthrough = OpenConnections(
+            lambda profile, decision: self._record(profile, decision, "passed-through", 0)
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     def swap(self, household: Household) -> None:
@@ -205,7 +192,7 @@ class Vaccine:
     def done(self) -> None:
         for task in self._tasks:
             task.cancel()
-        self.tick(final=True)
+        self.passthrough.clear(self.clock())
 
     async def _poll_approvals(self, interval: float = 1.0) -> None:
         assert self.desk is not None
@@ -229,21 +216,7 @@ class Vaccine:
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(15)
-            self.tick()
-
-    def tick(self, final: bool = False) -> None:
-        """Record the current minute for every passed-through connection still open."""
-        now = self.clock()
-        for p in list(self.passthrough.values()):
-            self._count_minute(p, now)
-        if final:
-            self.passthrough.clear()
-
-    def _count_minute(self, p: Passthrough, now: datetime) -> None:
-        minute = now.replace(second=0, microsecond=0)
-        if minute > p.last_minute and now - p.opened <= PASSTHROUGH_CAP:
-            p.last_minute = minute
-            self._record(p.profile, p.decision, "passed-through", counted=0)
+            self.passthrough.tick(self.clock())
 
     def _block_response(self, decision: Decision) -> http.Response:
         settings = self.household.policies.settings
@@ -319,10 +292,7 @@ class Vaccine:
                 return  # decrypt: a path or query decides, or the profile asks for everything
             data.ignore_connection = True
             self._record(profile, decision, "passed-through")
-            now = self.clock()
-            self.passthrough[client.id] = Passthrough(
-                profile, decision, now, now.replace(second=0, microsecond=0)
-            )
+            self.passthrough.opened(client.id, profile, decision, self.clock())
         except Exception:
             # Intercepting is the safe side: the HTTP hook then decides each request, and a
             # device without the CA sees a certificate error instead of the site.
@@ -447,9 +417,7 @@ class Vaccine:
 
     def client_disconnected(self, client: connection.Client) -> None:
         self.conns.pop(client.id, None)
-        p = self.passthrough.pop(client.id, None)
-        if p is not None:  # its last minute counts too
-            self._count_minute(p, self.clock())
+        self.passthrough.closed(client.id, self.clock())
 
 
 def _handles_client_tls(lay: layer.Layer | None) -> bool:
