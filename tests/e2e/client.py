@@ -12,7 +12,8 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,14 @@ def _request_head(
     return _encode_head(lines)
 
 
+def _with_length(
+    headers: Mapping[str, str | bytes] | None, body: bytes
+) -> Mapping[str, str | bytes] | None:
+    if not body:
+        return headers
+    return {**(headers or {}), "Content-Length": str(len(body))}
+
+
 class Client:
     """Talks to one proxy listener from one source address, optionally with a proxy login."""
 
@@ -160,13 +169,14 @@ class Client:
         host: str | bytes | None = None,
         method: str = "GET",
         headers: Mapping[str, str | bytes] | None = None,
+        body: bytes = b"",
     ) -> Response:
         """A plain-HTTP request in absolute form; `host` overrides the Host header."""
         if host is None:
             host = url.split("://", 1)[1].split("/", 1)[0]
-        head = _request_head(method, url, host, headers, self.auth)
+        head = _request_head(method, url, host, _with_length(headers, body), self.auth)
         with open_socket(self.port, self.source) as sock:
-            sock.sendall(head)
+            sock.sendall(head + body)
             return read_response(sock, method)
 
     def connect(self, target: str) -> tuple[socket.socket, int, str]:
@@ -205,6 +215,7 @@ class Client:
         method: str = "GET",
         headers: Mapping[str, str | bytes] | None = None,
         check_hostname: bool = True,
+        body: bytes = b"",
     ) -> TLSResult:
         """CONNECT to `target`, TLS with `sni` (default: the target's host), one request.
 
@@ -219,11 +230,7 @@ class Client:
         with sock:
             if result.refused:
                 return result
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = check_hostname
-            ctx.load_verify_locations(self.issuers.proxy.cert_pem)
-            ctx.load_verify_locations(self.issuers.origin.cert_pem)
-            ctx.set_alpn_protocols(["http/1.1"])
+            ctx = self.tls_context(["http/1.1"], check_hostname)
             try:
                 tls = ctx.wrap_socket(sock, server_hostname=sni)
             except (ssl.SSLError, OSError) as e:
@@ -234,8 +241,70 @@ class Client:
                 assert der is not None
                 result.issuer = self.issuers.of(der)
                 try:
-                    tls.sendall(_request_head(method, path, host, headers, None))
+                    request = _request_head(method, path, host, _with_length(headers, body), None)
+                    tls.sendall(request + body)
                     result.response = read_response(tls, method)
                 except (ssl.SSLError, OSError, http.client.HTTPException) as e:
                     result.tls_error = f"after handshake: {type(e).__name__}: {e}"
         return result
+
+    def tls_context(
+        self, alpn: Sequence[str] = ("http/1.1",), check_hostname: bool = True
+    ) -> ssl.SSLContext:
+        """A client context trusting both CAs (the leaf's issuer tells what happened)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = check_hostname
+        ctx.load_verify_locations(self.issuers.proxy.cert_pem)
+        ctx.load_verify_locations(self.issuers.origin.cert_pem)
+        ctx.set_alpn_protocols(list(alpn))
+        return ctx
+
+    @contextmanager
+    def tunnel(
+        self, target: str, *, sni: str | None = None, alpn: Sequence[str] = ("http/1.1",)
+    ) -> Iterator[tuple[ssl.SSLSocket, Issuer]]:
+        """CONNECT and a TLS handshake offering `alpn`; the TLS socket and the leaf's issuer.
+
+        For protocols `https` does not speak (HTTP/2, WebSocket): the test drives the socket.
+        Fails (AssertionError) when the CONNECT is refused.
+        """
+        sni = target.rsplit(":", 1)[0].strip("[]") if sni is None else sni
+        sock, status, head = self.connect(target)
+        with sock:
+            assert 200 <= status < 300, f"CONNECT {target} refused: {head!r}"
+            with self.tls_context(alpn).wrap_socket(sock, server_hostname=sni) as tls:
+                der = tls.getpeercert(binary_form=True)
+                assert der is not None
+                yield tls, self.issuers.of(der)
+
+
+def read_head(sock: socket.socket | ssl.SSLSocket) -> tuple[int, str, dict[str, str]]:
+    """A response head read byte by byte, so nothing after it is swallowed (a WebSocket's
+    first frame); (status, reason, lower-case headers)."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError(f"connection closed inside the response head: {head!r}")
+        head += chunk
+        assert len(head) < 65536, "response head too long"
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    _, status, reason = (status_line.split(" ", 2) + [""])[:3]
+    headers = {}
+    for line in lines:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return int(status), reason, headers
+
+
+def read_body(sock: socket.socket | ssl.SSLSocket, headers: Mapping[str, str]) -> bytes:
+    """The body after `read_head`: content-length bytes, else up to the end of the stream."""
+    length = headers.get("content-length")
+    body = b""
+    while length is None or len(body) < int(length):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return body

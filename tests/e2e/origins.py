@@ -3,10 +3,18 @@
 The echo (which origin, method, Host header, path, request headers, SNI) lets a test see what
 actually reached the origin through the proxy: the host the proxy forwarded, a rewritten
 query, an added safe-search header or cookie.
+
+A `GET` with `Upgrade: websocket` is answered `101` and becomes a WebSocket (wsproto): the
+origin first sends the same JSON echo as a text message, then echoes every message back.
+
+`start_capture_proxy` is an HTTP proxy stand-in for `--mode upstream:`: it records every
+request it receives (absolute-form target and headers) and answers 200 with the same echo.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import json
 import socket
@@ -19,11 +27,19 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from mitmproxy import certs
+from wsproto.connection import Connection, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 
 #: Sent by the origin so a test can tell an origin's answer from anything the proxy made up.
 ORIGIN_HEADER = "x-e2e-origin"
 #: A request carrying this header keeps its connection open (tests of kept-alive connections).
 KEEP_ALIVE_HEADER = "x-e2e-keep-alive"
+#: RFC 6455's constant for Sec-WebSocket-Accept.
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key: str) -> str:
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
 
 
 class _EchoHandler(BaseHTTPRequestHandler):
@@ -31,11 +47,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
     timeout = 10  # an idle client never pins a thread for long
     server: _OriginServer
 
-    def _echo(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        body = json.dumps(
+    def _echo_body(self, length: int) -> bytes:
+        return json.dumps(
             {
                 "origin": self.server.scheme,
                 "method": self.command,
@@ -46,6 +59,16 @@ class _EchoHandler(BaseHTTPRequestHandler):
                 "body_length": length,
             }
         ).encode()
+
+    def _echo(self) -> None:
+        if self.command == "GET" and self.headers.get("upgrade", "").lower() == "websocket":
+            self._websocket()
+            return
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = self._echo_body(length)
+        self.server.seen.append(json.loads(body))
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -61,6 +84,33 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _echo
 
+    def _websocket(self) -> None:
+        """Accept the upgrade, send the echo as the first message, then echo until closed."""
+        self.send_response(101)
+        self.send_header("upgrade", "websocket")
+        self.send_header("connection", "Upgrade")
+        key = self.headers.get("sec-websocket-key", "")
+        self.send_header("sec-websocket-accept", ws_accept(key))
+        self.send_header(ORIGIN_HEADER, self.server.scheme)
+        self.end_headers()
+        self.close_connection = True
+        ws = Connection(ConnectionType.SERVER)
+        self.wfile.write(ws.send(TextMessage(data=self._echo_body(0).decode())))
+        while True:
+            data = self.rfile.read1(65536)  # what the buffered reader already holds, first
+            ws.receive_data(data or None)
+            for event in ws.events():
+                if isinstance(event, Message):
+                    reply = TextMessage if isinstance(event, TextMessage) else BytesMessage
+                    self.wfile.write(ws.send(reply(data=event.data)))
+                elif isinstance(event, Ping):
+                    self.wfile.write(ws.send(event.response()))
+                elif isinstance(event, CloseConnection):
+                    self.wfile.write(ws.send(event.response()))
+                    return
+            if not data:
+                return
+
     def log_message(self, format: str, *args: object) -> None:
         pass  # the test output stays about the test
 
@@ -68,6 +118,11 @@ class _EchoHandler(BaseHTTPRequestHandler):
 class _OriginServer(ThreadingHTTPServer):
     daemon_threads = True
     scheme = "http"
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        super().__init__(address, handler)
+        #: every plain request's echo, in arrival order (list.append is thread-safe)
+        self.seen: list[dict[str, Any]] = []
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client hanging up mid-request is normal in bypass tests
@@ -138,6 +193,11 @@ class Origin:
     def scheme(self) -> str:
         return self.server.scheme
 
+    @property
+    def seen(self) -> list[dict[str, Any]]:
+        """The echo of every request this origin answered (WebSocket upgrades excepted)."""
+        return self.server.seen
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -151,3 +211,12 @@ def start_http_origin() -> Origin:
 def start_https_origin(store: certs.CertStore, workdir: Path) -> Origin:
     workdir.mkdir(parents=True, exist_ok=True)
     return Origin(_TLSOriginServer(("127.0.0.1", 0), store, workdir))
+
+
+class _CaptureServer(_OriginServer):
+    scheme = "capture"
+
+
+def start_capture_proxy() -> Origin:
+    """A stand-in upstream HTTP proxy: records each request (`seen`), answers 200 with the echo."""
+    return Origin(_CaptureServer(("127.0.0.1", 0), _EchoHandler))
