@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +34,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until[T](
+    probe: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Poll `probe()` until it returns something truthy, and return that; fail at the deadline.
+
+    For state only observable by looking (a row the log writer commits within its flush
+    interval): a bounded poll of the real thing, never a sleep that hopes it is long enough.
+    """
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()  # never set: wait() is an interruptible pause between probes
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"not within {timeout:.0f} s: {what or probe}; last value {value!r}"
+            )
+        pause.wait(interval)
 
 
 def executable(name: str) -> Path | None:
@@ -110,8 +133,11 @@ class E2E:
         `route`: name suffixes the router addon sends to the local origins.
         """
         env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
+        # Temporary files too stay inside the test's directory, where privacy tests look.
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
         env.update(
             HOME=str(home),
+            TMPDIR=str(home / "tmp"),
             XDG_CONFIG_HOME=str(home / ".config"),
             XDG_CACHE_HOME=str(home / ".cache"),
             XDG_DATA_HOME=str(home / ".local" / "share"),
@@ -137,10 +163,8 @@ class E2E:
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
     ) -> list[str]:
-        exe = executable("vaccine")
-        cmd = [str(exe)] if exe else [sys.executable, "-m", "proxy"]
         argv = [
-            *cmd,
+            *self.vaccine_command(),
             "run",
             "--policies", str(household.policies),
             "--lists", str(household.lists),
@@ -153,6 +177,26 @@ class E2E:
         for o in self.proxy_options():
             argv += ["--set", o]
         return argv + list(extra)
+
+    def vaccine_command(self) -> list[str]:
+        exe = executable("vaccine")
+        return [str(exe)] if exe else [sys.executable, "-m", "proxy"]
+
+    def cli(
+        self, household: Household, *args: str, timeout: float = START_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        """Run another `vaccine` sub-command (`report`, `explain`) over a household."""
+        home = household.root / "home"
+        home.mkdir(exist_ok=True)
+        return subprocess.run(
+            [*self.vaccine_command(), *args],
+            cwd=household.root,
+            env=self.env(home),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def spawn_vaccine(
         self,

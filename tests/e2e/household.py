@@ -47,6 +47,12 @@ class Household:
     def write_list(self, category: str, domains: list[str]) -> Path:
         return self.write(self.list_path(category), "".join(f"{d}\n" for d in domains))
 
+    def write_terms(self, category: str, lines: list[str]) -> Path:
+        """A search-terms list, `<lists>/terms/<category>.txt` (format: blocklists/terms)."""
+        (self.lists / "terms").mkdir(exist_ok=True)
+        text = "".join(f"{t}\n" for t in lines)
+        return self.write(self.lists / "terms" / f"{category}.txt", text)
+
     def write_logins(self, logins: dict[str, str]) -> Path:
         """An htpasswd file of bcrypt entries (4 rounds: fast, and still real bcrypt)."""
         lines = [

@@ -7,8 +7,13 @@ exactly its own marker is blocked.
 
 from __future__ import annotations
 
+import functools
+import html
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from .client import Client, Response
 from .household import Household
@@ -140,3 +145,21 @@ def blocked_markers(client: Client) -> set[str]:
         if r.status == 403:
             out.add(p)
     return out
+
+
+@functools.cache
+def _reasons(language: str) -> dict[str, str]:
+    path = resources.files("proxy") / "locales" / f"{language}.yaml"
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["reasons"])
+
+
+def page_reason(key: str, language: str = "en") -> str:
+    """The block page's words for a rule (`reasons:` in proxy/locales/<language>.yaml), as
+    the page shows them (HTML-unescape the page first); without the final full stop, after
+    which the page may name the categories."""
+    return _reasons(language)[key].rstrip(".")
+
+
+def says(page: str, key: str) -> bool:
+    """Does a block page give the reason `key`?"""
+    return page_reason(key) in html.unescape(page)
