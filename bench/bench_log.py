@@ -175,7 +175,9 @@ class GcPauses:
         gc.callbacks.remove(self)
 
 
-def stall_row(name: str, achieved: float, lags: list[float], gcp: GcPauses) -> list[object]:
+def stall_row(
+    name: str, achieved: float, lags: list[float], gcp: GcPauses, dropped: int = 0
+) -> list[object]:
     lags = sorted(lags)
     q = statistics.quantiles(lags, n=1000)
     pause, gen = gcp.longest
@@ -186,7 +188,8 @@ def stall_row(name: str, achieved: float, lags: list[float], gcp: GcPauses) -> l
         f"{q[998] * 1000:.2f}",
         f"{lags[-1] * 1000:.2f}",
         "yes" if lags[-1] <= 0.005 else "NO",
-        f"{pause * 1000:.2f} (gen {gen})",
+        f"{pause * 1000:.2f} (gen {gen})" if gen >= 0 else "none",
+        f"{dropped:,}",
     ]
 
 
@@ -199,7 +202,7 @@ def bench_stalls(tmp: Path, rate: int, seconds: float, runs: int) -> None:
         with GcPauses() as gcp:
             achieved, lags = asyncio.run(loop_under_load(sink.append, rate, seconds))
         rows.append(stall_row(f"no writer (noise floor) #{i + 1}", achieved, lags, gcp))
-    written = batches = 0
+    written = batches = dropped = 0
     closing = 0.0
     for i in range(runs):
         w = LogWriter(tmp / f"stall{i}.db")
@@ -212,19 +215,20 @@ def bench_stalls(tmp: Path, rate: int, seconds: float, runs: int) -> None:
         w.close()
         closing = max(closing, time.perf_counter() - t)
         s = w.stats()
-        assert s.dropped == 0 and s.written > 0, s
+        assert s.written > 0, s
         written += s.written
         batches += s.batches
-        rows.append(stall_row(f"LogWriter, file database #{i + 1}", achieved, lags, gcp))
+        dropped += s.dropped
+        rows.append(stall_row(f"LogWriter, file database #{i + 1}", achieved, lags, gcp, s.dropped))
     table(
         f"1. Event-loop stalls: record_for + submit at {rate:,}/s for {seconds:g} s; "
         "lateness of a 1 ms ticker (ms)",
-        ["loop", "decisions/s", "p99", "p99.9", "max", "max <= 5 ms", "longest GC"],
+        ["loop", "decisions/s", "p99", "p99.9", "max", "max <= 5 ms", "longest GC", "dropped"],
         rows,
     )
     print(
-        f"  records written: {written:,} in {batches} transactions, none dropped; "
-        f"longest close(): {closing * 1000:.0f} ms"
+        f"  records written: {written:,} in {batches} transactions, {dropped:,} dropped "
+        f"(queue bound 100,000: 2 s at this rate); longest close(): {closing * 1000:.0f} ms"
     )
 
 
