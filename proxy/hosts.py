@@ -144,7 +144,12 @@ def registrable_domain(host: str) -> str:
     if is_ip(host):
         return host
     ext = _extractor()(host)
-    return ext.top_domain_under_public_suffix or host
+    if ext.top_domain_under_public_suffix:
+        return str(ext.top_domain_under_public_suffix)
+    # A suffix the list does not know (.lan, .internal, a new TLD): the list's default rule
+    # `*` makes the last label the suffix. Falling back to the whole host would record every
+    # sub-domain label, which can carry a user name or a token.
+    return ".".join(host.rsplit(".", 2)[-2:])
 
 
 @functools.lru_cache(maxsize=65536)

@@ -305,13 +305,6 @@ def test_a_record_holds_only_the_site_never_the_host_or_url(logged: LoggedRun) -
     assert {s for (s,) in sites} == {"allowed.test", "blocked.test", "adult.test", "google.com"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proxy bug: under a suffix missing from the public-suffix list (.test, .lan, "
-    ".internal) the whole host is recorded (www.sub.allowed.test), not the registrable domain "
-    "the PSL's default rule '*' gives (allowed.test); tldextract returns no domain there and "
-    "proxy.hosts.registrable_domain falls back to the host",
-)
 def test_a_sub_domain_under_an_unlisted_suffix_is_recorded_as_its_registrable_domain(
     logged: LoggedRun,
 ) -> None:

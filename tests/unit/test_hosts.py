@@ -63,6 +63,9 @@ def test_suffixes_walk_to_the_top_and_ips_match_only_themselves() -> None:
         ("a.b.example.co.uk", "example.co.uk", "co.uk"),
         ("www.google.com.vn", "google.com.vn", "com.vn"),
         ("10.1.2.3", "10.1.2.3", ""),
+        ("www.sub.allowed.test", "allowed.test", ""),  # unlisted suffix: the default rule `*`
+        ("nas.home.internal", "home.internal", ""),
+        ("localhost", "localhost", ""),
     ],
 )
 def test_registrable_domain_uses_the_public_suffix_list(
