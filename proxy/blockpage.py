@@ -1,6 +1,6 @@
 """The block page: child-friendly HTML in the configured language.
 
-It names the site (the registrable domain, never the URL: a path or query can carry a search
+It names the host the child asked for (never the URL: a path or query can carry a search
 term or a name), says why in a child's words, shows the help line and, when a parent could
 say yes, the "Ask a parent" form. The pages answering that form (`render_notice`) share its
 look.
@@ -20,7 +20,6 @@ from typing import Any
 import yaml
 
 from .decision import Decision
-from .hosts import registrable_domain
 
 DEFAULT_LANGUAGE = "en"
 
@@ -93,7 +92,9 @@ def render(
 ) -> str:
     """The block page; with the "Ask a parent" form when `ask` and the decision is askable."""
     s = _locale(language)
-    site = registrable_domain(decision.host) if decision.host else ""
+    # The host the child asked for (the page is on the child's own screen): naming only the
+    # registrable domain would say "forum.test is blocked" when only bad.forum.test is.
+    site = decision.host
     form = _ask_form(s) if ask and askable(decision) else ""
     return _page(
         s,

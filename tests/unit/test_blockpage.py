@@ -8,9 +8,9 @@ def d(rule: str, host: str = "www.example.co.uk", *cats: str) -> Decision:
     return Decision("block", rule, f"{rule}: detail", host, frozenset(cats))
 
 
-def test_names_the_site_never_the_detail_and_escapes() -> None:
-    page = render(d("block.domains", "www.example.co.uk"), help_line="Call <b>116 111</b>")
-    assert "example.co.uk" in page and "www.example.co.uk" not in page
+def test_names_the_host_never_the_detail_and_escapes() -> None:
+    page = render(d("block.domains", "bad.example.co.uk"), help_line="Call <b>116 111</b>")
+    assert "bad.example.co.uk" in page
     assert "detail" not in page  # the rule's own words are for parents, not the page
     assert "&lt;b&gt;116 111&lt;/b&gt;" in page
 
