@@ -120,6 +120,9 @@ async def _serve(
         print(f"vaccine: cannot create the folder of the decision log {db}: {e}", file=sys.stderr)
     journal = LogWriter(db, retention_days=settings.retention_days)
     journal.start()
+    # Create (or migrate) the log before the first child asks a parent: the form's request
+    # and `vaccine requests` need its tables. A broken log is reported and filtering goes on.
+    await asyncio.to_thread(journal.flush, 5.0)
 
     opts = options.Options()
     # No per-flow console output: it would print every URL a child visits.
