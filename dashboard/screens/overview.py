@@ -1,0 +1,80 @@
+"""Overview: one card per child, refreshed at every poll."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from ..snapshot import Alert, Snapshot
+from ..widgets.child_card import ChildCard
+from .base import DashboardScreen
+
+
+class OverviewScreen(DashboardScreen):
+    MODE = "overview"
+    CSS_PATH = "overview.tcss"
+    BINDINGS = [
+        Binding("right,down", "app.focus_next", show=False),
+        Binding("left,up", "app.focus_previous", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield VerticalScroll(id="cards", can_focus=False)
+        yield Static("", id="notes")
+
+    def show(self, snapshot: Snapshot) -> None:
+        cards = self.query_one("#cards", VerticalScroll)
+        wanted = [c.id for c in snapshot.children]
+        have = [card.profile_id for card in cards.query(ChildCard)]
+        if wanted != have:
+            cards.remove_children()
+            cards.mount_all(ChildCard(pid, self.labels) for pid in wanted)
+            self.call_after_refresh(self._fill, snapshot)
+        else:
+            self._fill(snapshot)
+        self.query_one("#notes", Static).update(self._notes(snapshot))
+
+    def _notes(self, snapshot: Snapshot) -> Content:
+        """What waits for the parent, in one line each, then the keys."""
+        labels = self.labels
+        names = {c.id: c.name for c in snapshot.children}
+        lines = []
+        if snapshot.pending:
+            items = " · ".join(f"{r.name} {r.domain}" for r in snapshot.pending)
+            lines.append(Content.styled(labels("overview.requests", items=items), "$text-accent"))
+        if snapshot.alerts:
+            items = " · ".join(
+                f"{names.get(a.profile, a.profile)} {self._short(a)}" for a in snapshot.alerts
+            )
+            lines.append(Content.styled(labels("overview.alerts", items=items), "$text-error"))
+        if snapshot.dropped_records:
+            dropped = labels("overview.dropped", n=snapshot.dropped_records)
+            lines.append(Content.styled(dropped, "$text-warning"))
+        lines.append(Content.styled(labels("overview.hint"), "$text-muted"))
+        return Content("\n").join(lines)
+
+    def _short(self, alert: Alert) -> str:
+        if alert.kind == "concerning":
+            return self.labels.category(alert.category)
+        return self.labels(f"short.{alert.kind}")
+
+    def _fill(self, snapshot: Snapshot) -> None:
+        for card in self.query(ChildCard):
+            child = snapshot.child(card.profile_id)
+            if child is not None:
+                card.show(
+                    child,
+                    snapshot.alerts_of(child.id),
+                    snapshot.pending_of(child.id),
+                    self.labels,
+                )
+        if not isinstance(self.focused, ChildCard):
+            first = next(iter(self.query(ChildCard)), None)
+            if first is not None:
+                first.focus()
+
+    def on_child_card_selected(self, message: ChildCard.Selected) -> None:
+        self.dashboard.open_child(message.profile_id)
