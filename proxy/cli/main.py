@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "passwd": ("passwd", "add or change a proxy login (bcrypt htpasswd)"),
     "lists": ("lists", "download, compile and count category lists"),
     "report": ("report", "summaries of the decision log per profile, as text or JSON"),
+    "dashboard": ("dashboard", "the parents' dashboard over the decision log (Textual)"),
     "requests": ("requests", "the ask-a-parent queue: list, approve or deny requests"),
 }
 

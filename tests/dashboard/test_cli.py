@@ -1,0 +1,55 @@
+"""`vaccine dashboard`: its options, and where it finds the log and the language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.app import DashboardApp
+from proxy.cli import dashboard as dashboard_cli
+from proxy.cli.main import main
+
+
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[DashboardApp]:
+    """Pretend to be in a terminal, and record the app instead of running it."""
+    apps: list[DashboardApp] = []
+    monkeypatch.setattr(dashboard_cli, "in_terminal", lambda: True)
+    monkeypatch.setattr(DashboardApp, "run", lambda self, *a, **k: apps.append(self))
+    return apps
+
+
+def test_the_log_and_language_come_from_settings(ran: list[DashboardApp], policies: Path) -> None:
+    settings = policies / "settings.yaml"
+    settings.write_text(settings.read_text().replace("language: en", "language: pl"))
+    assert main(["dashboard", "--policies", str(policies), "--poll", "5"]) == 0
+    (app,) = ran
+    assert app.source.db_path == policies.parent / "var" / "vaccine.db"
+    assert app.labels.language == "pl" and app.poll_interval == 5
+
+
+def test_db_flag_and_light_theme(ran: list[DashboardApp], policies: Path, tmp_path: Path) -> None:
+    db = tmp_path / "other.db"
+    assert main(["dashboard", "--policies", str(policies), "--db", str(db), "--light"]) == 0
+    assert ran[0].source.db_path == db and ran[0].theme == "textual-light"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--poll", "0.01"], "--poll wants 0 or"),
+        (["--policies", "/nonexistent"], "no such policy directory"),
+    ],
+)
+def test_bad_input_is_one_line(
+    ran: list[DashboardApp], argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dashboard", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not ran
+
+
+def test_needs_a_terminal(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dashboard", "--policies", str(policies)]) == 1
+    assert "needs a terminal" in capsys.readouterr().err
