@@ -78,6 +78,7 @@ class DashboardApp(App[None]):
         self.theme = theme
         localise_bindings(self, self.labels)
         self._first_run = False
+        self._warned = False  # about a log that became unreadable
 
     def on_mount(self) -> None:
         self.poll()
@@ -97,9 +98,13 @@ class DashboardApp(App[None]):
         new = message.snapshot
         old = self.snapshot
         if new.state == "unreadable" and old is not None and old.state == "ready":
-            # A passing problem (a lock, a file being replaced): keep showing what we had.
-            self.notify(new.reason, title=self.labels("first.title"), severity="warning")
+            # A passing problem (a lock, a file being replaced): keep showing what we had,
+            # and say so once, not at every poll.
+            if not self._warned:
+                self._warned = True
+                self.notify(new.reason, severity="warning", timeout=10)
             return
+        self._warned = False
         self.snapshot = new
         self._show_first_run(new.state != "ready")
 

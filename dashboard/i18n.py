@@ -130,7 +130,7 @@ EN: dict[str, str] = {
     "kind.ip_literal": "addresses instead of names",
     # live
     "live.title": "Live: decisions of the last hour",
-    "live.paused": "Paused: {n} new rows waiting. Press p to go on.",
+    "live.paused": "Paused. New rows: {n}. Press p to go on.",
     "live.running": "Scrolling as traffic arrives. p pauses.",
     "live.none": "No traffic in the last hour.",
     "col.when": "When",

@@ -59,16 +59,19 @@ class LiveScreen(DashboardScreen):
             table.remove_row(key)
             del self._rows[key]
         colours = self.app.get_css_variables()
+        added = 0
         for row in rows:
             shown = self._rows.get(row.key)
             if shown is None:
                 table.add_row(*self._cells(row, colours), key=row.key)
+                added += 1
             elif shown.count != row.count:
                 table.update_cell(row.key, "count", Text(str(row.count), justify="right"))
             self._rows[row.key] = row
         table.display = bool(rows)
         self.query_one("#none").display = not rows
-        table.scroll_end(animate=False)
+        if added:  # follow new rows; otherwise leave the reader where they are
+            table.scroll_end(animate=False)
 
     def _cells(self, row: LiveRow, colours: dict[str, str]) -> list[Text]:
         labels = self.labels

@@ -17,6 +17,7 @@ from dashboard.screens.live import LiveScreen
 from dashboard.screens.overview import OverviewScreen
 from dashboard.screens.requests import RequestsScreen
 from dashboard.widgets.child_card import ChildCard
+from proxy.store import LogWriter, Record
 
 from .conftest import MakeApp
 from .seed import seed_log
@@ -206,3 +207,42 @@ async def test_theme_and_language(seeded: Path, make_app: MakeApp) -> None:
         assert app.current_theme.name == "textual-light"
         keys = [b.description for _, b, _, _ in app.screen.active_bindings.values() if b.show]
         assert "Jasny/ciemny" in keys and "Wyjdź" in keys
+
+
+async def test_new_traffic_shows_at_the_next_poll_unless_paused(
+    seeded: Path, make_app: MakeApp
+) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4", "p")  # pause first
+        screen = app.screen
+        assert isinstance(screen, LiveScreen)
+        feed = screen.query_one("#feed", DataTable)
+        before = feed.row_count
+        with LogWriter(seeded) as writer:  # the proxy writes on
+            writer.submit(Record("2026-03-08 19:05", "emma", "roblox.com", "games", "allowed",
+                                 "default"))  # fmt: skip
+        app.poll()
+        await settle(pilot)
+        assert feed.row_count == before
+        assert "New rows: 1" in str(screen.query_one("#status", Static).render())
+        await pilot.press("p")
+        assert feed.row_count == before + 1
+        card_text = str(app.get_screen_stack("overview")[0].query_one("#card-emma").render())
+        assert "Online today  3 h 01 min" in card_text
+
+
+async def test_a_log_gone_bad_keeps_the_last_view(seeded: Path, make_app: MakeApp) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        seeded.write_bytes(b"this is no longer a database" * 200)
+        app.poll()
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert app.snapshot is not None and app.snapshot.state == "ready"
+        assert len(app._notifications) == 1
+        app.poll()
+        await settle(pilot)
+        assert len(app._notifications) == 1  # said once, not at every poll
