@@ -60,6 +60,24 @@ def child_today(child: Child) -> date:
     return date.fromisoformat(child.today.minutes_by_day[-1].day)
 
 
+def fit(parts: Sequence[Content], width: int, sep: str = " · ") -> list[Content]:
+    """`parts` joined by `sep` on as few lines of `width` as they take (longer words: their
+    own line), so that no line wraps and the card's height stays exact."""
+    lines: list[Content] = []
+    line: Content | None = None
+    for part in parts:
+        if line is None:
+            line = part
+        elif line.cell_length + len(sep) + part.cell_length <= width:
+            line = Content.assemble(line, sep, part)
+        else:
+            lines.append(line)
+            line = part
+    if line is not None:
+        lines.append(line)
+    return lines
+
+
 def card_content(
     child: Child,
     alerts: tuple[Alert, ...],
@@ -110,15 +128,12 @@ def card_content(
             (labels(key), "$text-muted"), " ", (str(n), f"bold {style}" if n else "")
         )
 
-    lines.append(
-        Content(" · ").join(
-            [
-                count("card.blocked", today.blocked_total, "$warning"),
-                count("card.requests", len(pending), "$accent"),
-                count("card.alerts", len(alerts), "$error"),
-            ]
-        )
-    )
+    counts = [
+        count("card.blocked", today.blocked_total, "$warning"),
+        count("card.requests", len(pending), "$accent"),
+        count("card.alerts", len(alerts), "$error"),
+    ]
+    lines += fit(counts, width)
     return Content("\n").join(lines)
 
 
