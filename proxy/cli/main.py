@@ -37,7 +37,9 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that sub-command's module is imported (the others keep
+    their name and help), so `vaccine report` does not pay for importing the proxy."""
     parser = argparse.ArgumentParser(
         prog="vaccine", description="Digital Vaccine: a parental-control filtering proxy."
     )
@@ -45,15 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = common_options()
     for name, (module, help_text) in COMMANDS.items():
-        mod = importlib.import_module(f"proxy.cli.{module}")
         p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        mod.register(p)
-        p.set_defaults(_module=mod)
+        if only is None or name == only:
+            mod = importlib.import_module(f"proxy.cli.{module}")
+            mod.register(p)
+            p.set_defaults(_module=mod)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_in(argv)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         code = args._module.main(args)

@@ -89,7 +89,13 @@ def main(args: argparse.Namespace) -> int:
     if household.warnings:
         n = len(household.warnings)
         print(f"vaccine: {n} warnings about the lists (see `vaccine check`)", file=sys.stderr)
+    import gc
+
     from .. import wireguard
+
+    # The household (lists, suffix tables) lives as long as the process: keep it out of the
+    # garbage collector's full passes, which otherwise stall the event loop for tens of ms.
+    gc.freeze()
 
     wireguard.prepare(modes, confdir)
     return asyncio.run(_serve(args, household, host, port, modes, confdir))
