@@ -108,7 +108,7 @@ def _sources(args: argparse.Namespace) -> tuple[Path, list[ProfileInfo]]:
 
 
 def _infos(profiles: Any) -> list[ProfileInfo]:
-    return [ProfileInfo(p.id, p.name, p.parents_see) for p in profiles]
+    return [ProfileInfo(p.id, p.name, p.parents_see, tuple(p.limits.items())) for p in profiles]
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -170,6 +170,15 @@ def _profile_json(p: ProfileSummary) -> dict[str, Any]:
             }
             for r in p.pending_requests
         ],
+        "limits": [
+            {
+                "category": u.category,
+                "limit_minutes": u.limit,
+                "used_minutes": u.used,
+                "left_minutes": u.left,
+            }
+            for u in p.limits
+        ],  # fmt: skip
     }
 
 
@@ -189,7 +198,8 @@ def as_text(report: Report) -> str:
     if not report.profiles:
         lines += ["", "No activity recorded."]
     for p in report.profiles:
-        lines += ["", *_profile_text(p, report.days)]
+        today = report.last_day == date.today()
+        lines += ["", *_profile_text(p, report.days, today)]
     if report.dropped_records:
         lines += [
             "",
@@ -207,7 +217,7 @@ def _row(name: str, *values: object) -> str:
     return f"    {name:<{_NAME}}" + "".join(f"{v!s:>{_NUM}}" for v in values)
 
 
-def _profile_text(p: ProfileSummary, days: int) -> list[str]:
+def _profile_text(p: ProfileSummary, days: int, last_is_today: bool = True) -> list[str]:
     title = f"{p.profile} ({_printable(p.name)})" if p.name and p.name != p.profile else p.profile
     out = [title, f"  Time online: {format_minutes(p.minutes_online)}"]
     for c in p.minutes_by_category:
@@ -223,6 +233,12 @@ def _profile_text(p: ProfileSummary, days: int) -> list[str]:
         for s in p.top_sites:
             row = _row(s.site, format_minutes(s.minutes), s.requests)
             out.append(f"{row}  {_label(s.category)}")
+    if p.limits:
+        out.append(f"  Daily limits ({'today' if last_is_today else 'on the last day'}):")
+        for u in p.limits:
+            state = "time's up" if not u.left else f"{format_minutes(u.left)} left"
+            used = f"{format_minutes(u.used)} of {format_minutes(u.limit)}"
+            out.append(f"    {u.category:<{_NAME}}{used:>{_NUM * 2}}  {state}")
     out.append(f"  Blocked attempts: {p.blocked_total}")
     for b in p.blocked_by_category:
         out.append(_row(_label(b.category), b.count))

@@ -64,6 +64,7 @@ class ProfileInfo:
     id: str
     name: str
     parents_see: str = "domains"
+    limits: tuple[tuple[str, int], ...] = ()  # (category, minutes a day), as in the policy
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,21 @@ class ProfileSummary:
     rewritten_searches: int
     rewritten_by_site: tuple[SiteCount, ...]
     pending_requests: tuple[PendingRequest, ...]
+    #: daily limits on the last day of the range (today, by default), in the policy's order
+    limits: tuple[LimitUse, ...] = ()
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    """A daily limit on the report's last day: how much of it was used."""
+
+    category: str
+    limit: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.used)
 
 
 @dataclass(frozen=True)
@@ -159,6 +175,7 @@ class _Acc:
         self.blocked_sites: dict[str, int] = defaultdict(int)
         self.rewritten_sites: dict[str, int] = defaultdict(int)
         self.requests: list[PendingRequest] = []
+        self.last_day_categories: dict[str, int] = defaultdict(int)
 
 
 def summarise(
@@ -185,6 +202,8 @@ def summarise(
         if not lo <= a.day <= hi:
             continue
         acc = accs[a.profile]
+        if a.kind == "category" and a.day == hi:
+            acc.last_day_categories[a.name] += a.minutes
         if a.kind == "online":
             acc.online_by_day[a.day] += a.minutes
         elif a.kind == "category":
@@ -254,6 +273,9 @@ def _profile(
         if visible
         else (),
         pending_requests=tuple(sorted(acc.requests, key=lambda r: (r.created, r.id))),
+        limits=tuple(
+            LimitUse(c, m, acc.last_day_categories.get(c, 0)) for c, m in (p.limits if p else ())
+        ),
     )
 
 

@@ -116,7 +116,7 @@ def test_json_report_is_the_documented_shape(log: Path, tmp_path: Path, capsys) 
     emma = doc["profiles"][0]
     assert list(emma) == [
         "id", "name", "sites_visible", "minutes_online", "minutes_by_day", "minutes_by_category",
-        "top_sites", "blocked", "rewritten_searches", "pending_requests",
+        "top_sites", "blocked", "rewritten_searches", "pending_requests", "limits",
     ]  # fmt: skip
     assert emma["minutes_by_day"] == [
         {"day": "2026-03-07", "minutes": 3},

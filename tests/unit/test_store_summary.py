@@ -133,3 +133,15 @@ def test_format_minutes(minutes: int, text: str) -> None:
 def test_day_range_includes_both_ends() -> None:
     assert day_range(LAST, 3) == (FIRST, LAST)
     assert day_range(LAST, 1) == (LAST, LAST)
+
+
+def test_daily_limits_are_measured_on_the_last_day_of_the_range() -> None:
+    limited = [ProfileInfo("emma", "Emma", limits=(("games", 60), ("video", 5), ("chat", 30)))]
+    (emma,) = summarise(ROWS, FIRST, LAST, profiles=limited, only="emma").profiles
+    # 2026-03-08: games 15, video 5 (the 30 video minutes of the 7th do not count)
+    assert [(u.category, u.limit, u.used, u.left) for u in emma.limits] == [
+        ("games", 60, 15, 45),
+        ("video", 5, 5, 0),
+        ("chat", 30, 0, 30),
+    ]
+    assert summarise(ROWS, FIRST, LAST, profiles=POLICIES).profiles[0].limits == ()
