@@ -132,7 +132,7 @@ class Vaccine:
                     "content-type": "text/plain; charset=utf-8",
                 },
             )
-            flow.metadata["vaccine"] = "login-failed"
+            flow.metadata["vaccine_login"] = "failed"
             return False
         self.conns.setdefault(flow.client_conn.id, ConnState()).user = user
         return True
