@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .engines import Engine, canonical_path, is_search_path
 
@@ -135,22 +135,23 @@ def set_field(cookie: str | None, key: str, value: str, new: str = "") -> str:
 def apply_rewrite(request: http.Request, rewrite: Rewrite) -> bool:
     """Apply a rewrite to a mitmproxy request; True when the request changed."""
     changed = False
+    # Each of the three is a multi-dict view writing through to the request; touching the
+    # query or cookies only when there is something to set keeps the request byte-identical.
     if rewrite.set_query:
-        query = request.query
-        for k, v in rewrite.set_query.items():
-            if query.get_all(k) != [v]:
-                query[k] = v
-                changed = True
-    for k, v in rewrite.set_headers.items():
-        if request.headers.get_all(k) != [v]:
-            request.headers[k] = v
-            changed = True
+        changed |= _set_all(request.query, rewrite.set_query)
+    changed |= _set_all(request.headers, rewrite.set_headers)
     if rewrite.set_cookies:
-        jar = request.cookies
-        for k, v in rewrite.set_cookies.items():
-            if jar.get_all(k) != [v]:
-                jar[k] = v
-                changed = True
+        changed |= _set_all(request.cookies, rewrite.set_cookies)
+    return changed
+
+
+def _set_all(fields: Any, values: Mapping[str, str]) -> bool:
+    """Make each key hold exactly one value; True when anything changed."""
+    changed = False
+    for k, v in values.items():
+        if fields.get_all(k) != [v]:
+            fields[k] = v
+            changed = True
     return changed
 
 
