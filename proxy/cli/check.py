@@ -33,7 +33,8 @@ def main(args: argparse.Namespace) -> int:
     settings = policies.settings if policies else load_settings(directory)[0]
     lists_dir: Path = args.lists or settings.blocklists
     categories, list_problems = _check_lists(lists_dir, policies)
-    problems = problems + list_problems + _check_logins(settings)
+    problems = problems + list_problems + _check_terms(lists_dir, policies)
+    problems += _check_logins(settings)
     for p in problems:
         print(_relative(p))
     errors = sum(p.severity == "error" for p in problems)
@@ -71,6 +72,24 @@ def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int
             )
             problems.append(Problem(shown, None, message, severity="warning"))
     return len(stats), problems
+
+
+def _check_terms(directory: Path, policies: model.PolicySet | None) -> list[Problem]:
+    """The search-term lists (`<lists>/terms/<category>.txt`), and profiles' `search_terms`
+    categories that no list covers (those searches would never be stopped)."""
+    from ..searchterms import load_terms
+
+    terms, problems = load_terms(directory / "terms")
+    if policies is not None:
+        wanted = set().union(*(p.search_terms for p in policies.profiles.values()))
+        missing = sorted(wanted - terms.categories)
+        if missing:
+            message = (
+                f"no search-term list for {', '.join(missing)}, which profiles name in "
+                f"search_terms: add {directory / 'terms'}/<category>.txt"
+            )
+            problems.append(Problem(str(directory), None, message, severity="warning"))
+    return problems
 
 
 def _check_logins(settings: model.Settings) -> list[Problem]:

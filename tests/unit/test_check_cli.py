@@ -219,3 +219,18 @@ def test_with_the_real_lists_the_shipped_household_passes(
     code, out, _ = run(capsys, "--policies", str(REPO / "policies"), "--lists", str(lists_dir))
     assert code == 0, out
     assert out[-1].startswith("4 profiles, ")
+
+
+def test_search_term_lists_are_checked_too(
+    household: Path, lists: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    terms = household.parent / "blocklists" / "terms"
+    terms.mkdir(parents=True)
+    (terms / "adult.txt").write_bytes(b"porn\nab\n")  # line 2: too short to be a term
+    (household / "kid.yaml").write_text(
+        "name: Kid\nsearch_terms: [adult, self_harm]\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "--policies", "policies")
+    assert code == 0  # warnings only
+    assert any(line.startswith("blocklists/terms/adult.txt:2: warning:") for line in out)
+    assert any("no search-term list for self_harm" in line for line in out)
