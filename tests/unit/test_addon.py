@@ -11,6 +11,7 @@ import pytest
 from mitmproxy import tls
 from mitmproxy.addons import onboarding, proxyserver
 from mitmproxy.proxy import context as pcontext
+from mitmproxy.proxy import mode_specs
 from mitmproxy.proxy.layers.tls import parse_client_hello
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -174,8 +175,10 @@ async def test_connect_refused_only_when_the_device_cannot_see_a_page(
     assert f.response is not None and f.response.status_code == 403
 
 
-def client_hello(sni: str) -> bytes:
+def client_hello(sni: str | None) -> bytes:
     ctx = ssl.create_default_context()
+    if sni is None:  # a ClientHello without the SNI extension
+        ctx.check_hostname = False
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
     with pytest.raises(ssl.SSLWantReadError):
@@ -259,3 +262,52 @@ async def test_an_approval_in_force_lets_the_site_through(
     f = tflow.tflow(req=tutils.treq(host="www.adultsite.com"))
     await addon.requestheaders(f)
     assert f.response is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "sni", "address", "hosts"),
+    [
+        # transparent/WireGuard: the address is only a destination IP, the SNI is what was asked
+        ("transparent", "example.com", "93.184.216.34", ("example.com",)),
+        ("wireguard", "example.com", "93.184.216.34", ("example.com",)),
+        # no SNI at all: the address is all there is (and an address alone is blocked)
+        ("transparent", None, "93.184.216.34", (None, "93.184.216.34")),
+        # regular/SOCKS: the server address is the name the client asked for
+        ("socks5", "example.com", "adultsite.com", ("example.com", "adultsite.com")),
+    ],
+)
+def test_which_names_a_tls_handshake_is_decided_on(
+    addon: Vaccine,
+    tctx: taddons.context,
+    mode: str,
+    sni: str | None,
+    address: str,
+    hosts: tuple[str | None, ...],
+) -> None:
+    client = tflow.tclient_conn()
+    client.proxy_mode = mode_specs.ProxyMode.parse(mode)
+    ctx = pcontext.Context(client, tctx.options)
+    ctx.server.address = (address, 443)
+    assert addon._tls_hosts(ctx, sni) == hosts
+
+
+@pytest.mark.parametrize(
+    ("sni", "address", "ignored"),
+    [
+        ("example.com", "93.184.216.34", True),
+        ("adultsite.com", "93.184.216.34", False),  # blocked by SNI: intercepted for the page
+        ("", "93.184.216.34", False),  # no SNI: an address only, blocked
+    ],
+)
+def test_transparent_mode_decides_on_the_sni(
+    addon: Vaccine, tctx: taddons.context, sni: str, address: str, ignored: bool
+) -> None:
+    client = tflow.tclient_conn()
+    client.proxy_mode = mode_specs.ProxyMode.parse("transparent")
+    ctx = pcontext.Context(client, tctx.options)
+    ctx.server.address = (address, 443)
+    hello = parse_client_hello(client_hello(sni or None))
+    assert hello is not None and hello.sni == (sni or None)
+    data = tls.ClientHelloData(ctx, hello)
+    addon.tls_clienthello(data)
+    assert data.ignore_connection is ignored
