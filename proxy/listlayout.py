@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,20 @@ from .model import CATEGORIES
 
 SOURCES_FILE = "sources.yaml"
 INDEX_FILE = ".index/lists.idx"
+#: Present while `vaccine lists update` swaps lists in and compiles them: a running proxy
+#: waits for the compiled index instead of parsing half-updated lists (hidden: not a list).
+UPDATING_FILE = ".updating"
+#: A marker older than this was left by an update that died; it is ignored.
+UPDATING_STALE_SECONDS = 30 * 60
+
+
+def update_in_progress(directory: Path) -> bool:
+    try:
+        age = time.time() - (directory / UPDATING_FILE).stat().st_mtime
+    except OSError:
+        return False
+    return age < UPDATING_STALE_SECONDS
+
 
 _BIT = {c: 1 << i for i, c in enumerate(CATEGORIES)}
 _MAX_DEPTH = 3

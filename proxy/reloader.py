@@ -17,6 +17,7 @@ from . import wireguard
 from .addon import Vaccine
 from .errors import ProblemsError
 from .household import Fingerprint, fingerprint, load_household
+from .listlayout import update_in_progress
 
 
 def say(message: str) -> None:
@@ -60,11 +61,18 @@ class Reloader:
             self.policies_dir, self.lists_dir or h.lists_dir, h.policies.settings.proxy_auth
         )
 
+    def _look(self) -> tuple[bool, Fingerprint]:
+        """(a lists update is at work, the inputs' fingerprint): file I/O, run in a thread."""
+        lists_dir = self.lists_dir or self.vaccine.household.lists_dir
+        return update_in_progress(lists_dir), self._current()
+
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                fp = await asyncio.to_thread(self._current)
+                busy, fp = await asyncio.to_thread(self._look)
+                if busy:  # `vaccine lists update` is at work: reload once, from its index
+                    continue
                 if fp != self.vaccine.household.fingerprint and fp != self._failed:
                     await self.reload()
             except Exception as e:  # the watcher must never die: filtering goes on regardless

@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ProblemsError, VaccineError
 from ..listformats import FileReport, Source, parse_domains
+from ..listlayout import UPDATING_FILE
 from ..lists import SOURCES_FILE, compile_index, load_lists
 from ..model import CATEGORIES
 from ..paths import default_policies_dir
@@ -135,17 +136,22 @@ def update(directory: Path, only: list[str], timeout: float, compile_after: bool
         print(f"nothing to download: no source in {directory / SOURCES_FILE} has a url")
         return 0
     failed = 0
-    for src in todo:
-        start = time.monotonic()
-        try:
-            what = fetch(src, directory, timeout)
-        except (UpdateFailed, OSError, tarfile.TarError, EOFError, ValueError) as e:
-            failed += 1
-            print(f"{src.name}: failed ({_reason(e)}); keeping the previous copy", flush=True)
-            continue
-        print(f"{src.name}: updated, {what} ({time.monotonic() - start:.1f} s)", flush=True)
-    if compile_after and failed < len(todo):
-        compile_(directory)
+    marker = directory / UPDATING_FILE
+    marker.write_text(f"{os.getpid()}\n")  # a running proxy waits for the compiled index
+    try:
+        for src in todo:
+            start = time.monotonic()
+            try:
+                what = fetch(src, directory, timeout)
+            except (UpdateFailed, OSError, tarfile.TarError, EOFError, ValueError) as e:
+                failed += 1
+                print(f"{src.name}: failed ({_reason(e)}); keeping the previous copy", flush=True)
+                continue
+            print(f"{src.name}: updated, {what} ({time.monotonic() - start:.1f} s)", flush=True)
+        if compile_after and failed < len(todo):
+            compile_(directory)
+    finally:
+        marker.unlink(missing_ok=True)
     return 1 if failed else 0
 
 

@@ -128,6 +128,7 @@ def test_update_downloads_swaps_in_and_compiles(
     assert found.categories("play.example") == {"games"}  # no url: left alone, still loaded
     assert found.stats()["adult"] == 2  # the porn -> adult alias is not counted twice
     assert not [p for p in folder.iterdir() if p.name.startswith(".update-")]
+    assert not (folder / ".updating").exists()  # the running proxy may reload again
 
 
 def test_a_second_update_replaces_the_copy(
@@ -282,3 +283,18 @@ def test_lists_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     stub(load_settings=broken)
     assert lists_dir(parse(["lists", "stats"])) == Path("blocklists")
+
+
+def test_an_update_in_progress_is_marked_for_the_running_proxy(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from proxy.listlayout import UPDATING_FILE, UPDATING_STALE_SECONDS, update_in_progress
+
+    assert not update_in_progress(tmp_path)
+    marker = tmp_path / UPDATING_FILE
+    marker.write_text("1\n")
+    assert update_in_progress(tmp_path)
+    old = time.time() - UPDATING_STALE_SECONDS - 1  # left by an update that died
+    os.utime(marker, (old, old))
+    assert not update_in_progress(tmp_path)
