@@ -16,6 +16,7 @@ from .htpasswd import Htpasswd
 from .identify import Identifier
 from .lists import Lists, list_files, load_lists
 from .model import PolicySet
+from .paths import terms_dir
 from .policy import load_policies
 from .searchterms import Terms, load_terms
 
@@ -47,7 +48,7 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
         lists = load_lists(lists_dir)
     except ProblemsError as e:
         problems += e.problems
-    terms, term_problems = load_terms(lists_dir / "terms")
+    terms, term_problems = load_terms(terms_dir(lists_dir))
     logins = None
     if policies.settings.proxy_auth is not None:
         try:
@@ -78,7 +79,7 @@ def fingerprint(
         paths += sorted(p for p in policies_dir.iterdir() if p.is_file())
     if lists_dir is not None and lists_dir.is_dir():
         paths += list_files(lists_dir)
-        terms = lists_dir / "terms"
+        terms = terms_dir(lists_dir)
         if terms.is_dir():
             paths += sorted(terms.glob("*.txt"))
     if proxy_auth is not None:

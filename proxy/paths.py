@@ -33,3 +33,14 @@ def resolve(base: Path, value: str | os.PathLike[str]) -> Path:
     """
     p = Path(value).expanduser()
     return p if p.is_absolute() else (base / p)
+
+
+#: The term lists shipped with the checkout. A lists folder without its own `terms/` (one a
+#: school keeps elsewhere, `--lists DIR`) still gets them: search_terms must not silently
+#: stop working because the category lists moved.
+SHIPPED_TERMS = Path(__file__).resolve().parent.parent / "blocklists" / "terms"
+
+
+def terms_dir(lists_dir: Path) -> Path:
+    own = lists_dir / "terms"
+    return own if own.is_dir() or not SHIPPED_TERMS.is_dir() else SHIPPED_TERMS

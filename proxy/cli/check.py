@@ -79,14 +79,15 @@ def _check_terms(directory: Path, policies: model.PolicySet | None) -> list[Prob
     categories that no list covers (those searches would never be stopped)."""
     from ..searchterms import load_terms
 
-    terms, problems = load_terms(directory / "terms")
+    folder = paths.terms_dir(directory)
+    terms, problems = load_terms(folder)
     if policies is not None:
         wanted = set().union(*(p.search_terms for p in policies.profiles.values()))
         missing = sorted(wanted - terms.categories)
         if missing:
             message = (
                 f"no search-term list for {', '.join(missing)}, which profiles name in "
-                f"search_terms: add {directory / 'terms'}/<category>.txt"
+                f"search_terms: add {folder}/<category>.txt"
             )
             problems.append(Problem(str(directory), None, message, severity="warning"))
     return problems
