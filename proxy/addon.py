@@ -25,6 +25,7 @@ from typing import Protocol
 
 from mitmproxy import connection, ctx, http, tls
 from mitmproxy.proxy import commands, events, layer, mode_specs
+from mitmproxy.proxy.context import Context
 from mitmproxy.proxy.layers import ClientTLSLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
@@ -53,6 +54,8 @@ _ASKED_BY_NAME = (mode_specs.RegularMode, mode_specs.UpstreamMode, mode_specs.So
 
 class Journal(Protocol):
     """What the addon needs of the decision log (proxy.store.LogWriter): never blocks."""
+
+    retention_days: int | None  # follows settings.yaml across reloads
 
     def submit(self, record: Record) -> None: ...
     def minutes_today(self, profile: str) -> dict[str, int]: ...
@@ -241,7 +244,6 @@ class Vaccine:
                 return
             profile = self.profile_for(flow.client_conn)
             decision = self._decide(profile, (host,), None)
-            flow.metadata["vaccine_connect"] = decision
             if decision.blocked and not self._can_intercept(profile, decision):
                 self._record(profile, decision, "blocked")
                 flow.response = http.Response.make(
@@ -298,9 +300,8 @@ class Vaccine:
             # device without the CA sees a certificate error instead of the site.
             log.exception("error while checking a TLS ClientHello; intercepting")
 
-    def _tls_hosts(self, context: object, sni: str | None) -> tuple[str | None, ...]:
-        client = context.client  # type: ignore[attr-defined]
-        server = context.server  # type: ignore[attr-defined]
+    def _tls_hosts(self, context: Context, sni: str | None) -> tuple[str | None, ...]:
+        client, server = context.client, context.server
         state = self.conns.get(client.id)
         hosts: list[str | None] = [sni]
         if state and state.connect_host:

@@ -97,7 +97,7 @@ class Reloader:
                 return False
             self.vaccine.swap(household)
             journal = self.vaccine.journal
-            if journal is not None and hasattr(journal, "retention_days"):
+            if journal is not None:
                 journal.retention_days = household.policies.settings.retention_days
             self._failed = None
             say(

@@ -7,8 +7,12 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ProblemsError, VaccineError
+
+if TYPE_CHECKING:
+    from ..household import Household
 from ..paths import default_confdir, default_policies_dir
 
 
@@ -103,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
 
 async def _serve(
     args: argparse.Namespace,
-    household: object,
+    household: Household,
     host: str,
     port: int,
     modes: list[str],
@@ -118,7 +122,7 @@ async def _serve(
     from ..reloader import Reloader
     from ..store import LogWriter
 
-    settings = household.policies.settings  # type: ignore[attr-defined]
+    settings = household.policies.settings
     db = args.db or settings.database
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +140,7 @@ async def _serve(
     # Problems on stderr, where a service manager or a parent's terminal expects them.
     master._termlog_addon = termlog.TermLog(out=sys.stderr)
     master.addons.add(master._termlog_addon)
-    vaccine = Vaccine(household, journal=journal, desk=AskDesk(db))  # type: ignore[arg-type]
+    vaccine = Vaccine(household, journal=journal, desk=AskDesk(db))
     reloader = Reloader(vaccine, vaccine.household.policies_dir, args.lists, args.watch_interval)
     master.addons.add(vaccine, reloader)
     try:
