@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_lists import hosts_for, real_lists, rss_kib, synthetic_lists, table  # noqa: E402
 
-from proxy import lists  # noqa: E402
-from proxy.decision import Facts, decide  # noqa: E402
-from proxy.model import DomainRules, Profile, Window  # noqa: E402
+from vaccine.proxy.decision import Facts, decide
+from vaccine.proxy.lists import index as lists
+from vaccine.proxy.policy.model import DomainRules, Profile, Window
 
 BLOCKED = frozenset(
     {

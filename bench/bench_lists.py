@@ -33,10 +33,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from vaccine.proxy.lists import index as lists
+from vaccine.proxy.lists import layout
 
-from proxy import lists  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SHARED = ROOT / ".." / "shared" / "data" / "blocklists"
 
@@ -53,7 +53,7 @@ def hosts_for(directory: Path, n: int, seed: int = 1) -> list[str]:
     """n four-label hosts: half under a listed entry (from the lists' own files), half not."""
     rng = random.Random(seed)
     listed: list[str] = []
-    for path in lists.list_files(directory):
+    for path in layout.list_files(directory):
         if path.name.startswith("domains") or path.name.endswith(("hosts", ".txt")):
             for line in path.read_text(errors="replace").splitlines():
                 name = line.split()[-1] if line and line[0] not in "#!" else ""
@@ -127,10 +127,10 @@ def child(mode: str, directory: Path, hosts_file: Path, traced: bool) -> dict[st
 
 def dict_baseline(directory: Path) -> dict[str, int]:
     """The same entries in a plain dict (what MITMPROXY-NOTES measured as a set)."""
-    from proxy.listformats import FileReport, parse_domains
+    from vaccine.proxy.lists.formats import FileReport, parse_domains
 
     table: dict[str, int] = {}
-    for planned in lists._plan(directory, lists._sources(directory)[0])[0]:
+    for planned in layout.plan(directory, layout.read_sources(directory)[0])[0]:
         if planned.kind == "domains":
             for name in parse_domains(planned.path, FileReport()):
                 table[name] = table.get(name, 0) | planned.mask

@@ -36,13 +36,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from proxy.cli.main import main as vaccine  # noqa: E402
-from proxy.decision import Decision  # noqa: E402
-from proxy.model import Profile  # noqa: E402
-from proxy.store import LogWriter, Record, record_for  # noqa: E402
-from proxy.store.demo import demo_records, seed  # noqa: E402
+from vaccine.proxy.cli.main import main as vaccine
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store import LogWriter, Record, record_for
+from vaccine.proxy.store.demo import demo_records, seed
 
 
 def table(title: str, header: list[str], rows: list[list[object]]) -> None:

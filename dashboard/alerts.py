@@ -25,9 +25,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from proxy.store.summary import ActivityRow, TotalRow
-
-from .snapshot import Alert
+from vaccine.dashboard.snapshot import Alert
+from vaccine.proxy.store.summary import ActivityRow, TotalRow
 
 #: blocked attempts in the week that make an alert, per concerning category
 CONCERNING: Mapping[str, int] = {"self_harm": 1, "adult": 3}

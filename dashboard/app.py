@@ -21,18 +21,18 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.worker import get_current_worker
 
-from . import requests_source
-from .i18n import Labels
-from .messages import RequestAnswered, SnapshotLoaded
-from .screens.alerts import AlertsScreen
-from .screens.child import ChildScreen
-from .screens.firstrun import FirstRunScreen
-from .screens.live import LiveScreen
-from .screens.overview import OverviewScreen
-from .screens.requests import RequestsScreen
-from .snapshot import Request, Snapshot
-from .source import LogSource
-from .widgets.localise import localise_bindings
+from vaccine.dashboard import requests_source
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.messages import RequestAnswered, SnapshotLoaded
+from vaccine.dashboard.screens.alerts import AlertsScreen
+from vaccine.dashboard.screens.child import ChildScreen
+from vaccine.dashboard.screens.firstrun import FirstRunScreen
+from vaccine.dashboard.screens.live import LiveScreen
+from vaccine.dashboard.screens.overview import OverviewScreen
+from vaccine.dashboard.screens.requests import RequestsScreen
+from vaccine.dashboard.snapshot import Request, Snapshot
+from vaccine.dashboard.source import LogSource
+from vaccine.dashboard.widgets.localise import localise_bindings
 
 
 class DashboardApp(App[None]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from .snapshot import Request, Snapshot
+from vaccine.dashboard.snapshot import Request, Snapshot
 
 
 class SnapshotLoaded(Message):

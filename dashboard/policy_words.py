@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from proxy.model import CATEGORIES, Profile, Window
-
-from .i18n import Labels
+from vaccine.dashboard.i18n import Labels
+from vaccine.proxy.policy.model import CATEGORIES, Profile, Window
 
 _SCHOOL_NIGHTS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday evenings
 _WEEKDAYS = frozenset({0, 1, 2, 3, 4})

@@ -13,11 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .snapshot import Request
-from .summaries import printable
+from vaccine.dashboard.snapshot import Request
+from vaccine.dashboard.summaries import printable
 
 if TYPE_CHECKING:
-    from proxy.store.requests import AccessRequest
+    from vaccine.proxy.store.requests import AccessRequest
 
 #: what the approve dialog offers, as `vaccine requests approve --for` spells it
 DURATIONS: tuple[str, ...] = ("15m", "1h", "today", "always")
@@ -42,7 +42,7 @@ def load_requests(
     db_path: Path, today: date, names: Mapping[str, str]
 ) -> tuple[tuple[Request, ...], tuple[Request, ...]]:
     """(pending, oldest first; answered today, newest first). Raises StoreError."""
-    from proxy.store.requests import list_requests
+    from vaccine.proxy.store.requests import list_requests
 
     rows = list_requests(db_path, status=None)
     pending = tuple(_request(r, names) for r in rows if r.status == "pending")
@@ -60,7 +60,7 @@ def approve(
     policies_dir: Path, db_path: Path, request_id: int, duration: str, now: datetime
 ) -> Request:
     """Approve for `duration` (one of DURATIONS). Raises VaccineError with a one-line reason."""
-    from proxy.askparent import approve_request
+    from vaccine.proxy.askparent import approve_request
 
     if duration not in DURATIONS:
         raise ValueError(f"not a duration the dashboard offers: {duration!r}")
@@ -69,6 +69,6 @@ def approve(
 
 
 def deny(db_path: Path, request_id: int, now: datetime) -> Request:
-    from proxy.askparent import deny_request
+    from vaccine.proxy.askparent import deny_request
 
     return _request(deny_request(db_path, request_id, now).request, {})

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from proxy.errors import Problem
-from proxy.model import Profile
-from proxy.store.summary import ProfileSummary
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store.summary import ProfileSummary
 
 State = Literal["ready", "missing", "empty", "unreadable"]
 AlertKind = Literal["concerning", "bypass", "quiet"]

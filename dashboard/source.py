@@ -17,15 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from proxy.errors import Problem, VaccineError
-from proxy.model import PolicySet, Profile
-from proxy.policy import check_policies, load_settings, split_listen
-from proxy.store import queries
-from proxy.store.errors import LogMissing, StoreError
-from proxy.store.readonly import open_readonly
-
-from . import alerts, requests_source, summaries
-from .snapshot import PolicyState, Snapshot
+from vaccine.dashboard import alerts, requests_source, summaries
+from vaccine.dashboard.snapshot import PolicyState, Snapshot
+from vaccine.proxy.errors import Problem, VaccineError
+from vaccine.proxy.policy.load import check_policies, load_settings, split_listen
+from vaccine.proxy.policy.model import PolicySet, Profile
+from vaccine.proxy.store import queries
+from vaccine.proxy.store.errors import LogMissing, StoreError
+from vaccine.proxy.store.readonly import open_readonly
 
 LIVE_MINUTES = 60  # the live view shows the last hour
 LIVE_ROWS = 500  # at most this many per-minute rows in it

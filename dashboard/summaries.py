@@ -12,11 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from proxy.decision import window_active
-from proxy.model import Profile
-from proxy.store.summary import ActivityRow, ProfileInfo, ReportRows, TotalRow, summarise
-
-from .snapshot import CategorySeries, Child, LimitUse, LiveRow
+from vaccine.dashboard.snapshot import CategorySeries, Child, LimitUse, LiveRow
+from vaccine.proxy.decision import window_active
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store.summary import ActivityRow, ProfileInfo, ReportRows, TotalRow, summarise
 
 DAYS = 7  # the child's page shows a week, today included
 TOP = 10  # sites listed on the child's page

@@ -1,3 +1,1 @@
-"""Digital Vaccine: the filtering proxy (policies, lists, the decision, the mitmproxy addon)."""
-
-__version__ = "0.1.0"
+"""Digital Vaccine: the filtering proxy (policies, lists, the decision, the mitmproxy addons)."""

@@ -26,18 +26,18 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl
 
-from . import blockpage
-from .blockpage import ASK_PATH, MAX_MESSAGE, askable
-from .decision import Decision
-from .errors import ProblemsError, VaccineError
-from .hosts import registrable_domain
-from .kinds import KINDS, Invalid
-from .model import CATEGORIES, Profile
-from .policy import load_policies
-from .policyedit import add_allowed_domain
-from .schema import Key
-from .store import requests as store
-from .store.requests import AccessRequest, AddResult
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.hosts import registrable_domain
+from vaccine.proxy.pages import blockpage
+from vaccine.proxy.pages.blockpage import ASK_PATH, MAX_MESSAGE, askable
+from vaccine.proxy.policy.edit import add_allowed_domain
+from vaccine.proxy.policy.kinds import KINDS, Invalid
+from vaccine.proxy.policy.load import load_policies
+from vaccine.proxy.policy.model import CATEGORIES, Profile
+from vaccine.proxy.policy.schema import Key
+from vaccine.proxy.store import requests as store
+from vaccine.proxy.store.requests import AccessRequest, AddResult
 
 __all__ = [
     "ASK_PATH",

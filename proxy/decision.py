@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from .engines import engine_of
-from .hosts import BadHost, is_ip, normalise_host, suffixes
-from .model import Profile, Window
-from .searchterms import EMPTY_TERMS, Terms, blocked_detail
+from vaccine.proxy.hosts import BadHost, is_ip, normalise_host, suffixes
+from vaccine.proxy.lists.terms import EMPTY_TERMS, Terms, blocked_detail
+from vaccine.proxy.policy.model import Profile, Window
+from vaccine.proxy.search.engines import engine_of
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem, ProblemsError
-from .htpasswd import Htpasswd
-from .identify import Identifier
-from .lists import Lists, list_files, load_lists
-from .model import PolicySet
-from .paths import terms_dir
-from .policy import load_policies
-from .searchterms import Terms, load_terms
+from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.lists.index import Lists, load_lists
+from vaccine.proxy.lists.layout import list_files
+from vaccine.proxy.lists.terms import Terms, load_terms
+from vaccine.proxy.paths import terms_dir
+from vaccine.proxy.policy.htpasswd import Htpasswd
+from vaccine.proxy.policy.identify import Identifier
+from vaccine.proxy.policy.load import load_policies
+from vaccine.proxy.policy.model import PolicySet
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 

@@ -35,10 +35,10 @@ def resolve(base: Path, value: str | os.PathLike[str]) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
-#: The term lists shipped with the checkout. A lists folder without its own `terms/` (one a
+#: The term lists shipped inside the package. A lists folder without its own `terms/` (one a
 #: school keeps elsewhere, `--lists DIR`) still gets them: search_terms must not silently
 #: stop working because the category lists moved.
-SHIPPED_TERMS = Path(__file__).resolve().parent.parent / "blocklists" / "terms"
+SHIPPED_TERMS = Path(__file__).resolve().parent / "lists" / "words"
 
 
 def terms_dir(lists_dir: Path) -> Path:

@@ -7,9 +7,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from ..snapshot import Alert, Snapshot
-from ..widgets.alert_item import AlertItem
-from .base import DashboardScreen
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import Alert, Snapshot
+from vaccine.dashboard.widgets.alert_item import AlertItem
 
 
 class AlertsScreen(DashboardScreen):

@@ -9,10 +9,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
-from ..i18n import Labels
-from ..requests_source import DURATIONS
-from ..snapshot import Request
-from ..widgets.localise import localise_bindings
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.requests_source import DURATIONS
+from vaccine.dashboard.snapshot import Request
+from vaccine.dashboard.widgets.localise import localise_bindings
 
 #: (key, duration, label key)
 CHOICES = (

@@ -9,13 +9,13 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ..i18n import Labels
-from ..snapshot import Snapshot
-from ..widgets.localise import localise_bindings
-from ..widgets.navbar import NavBar
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.snapshot import Snapshot
+from vaccine.dashboard.widgets.localise import localise_bindings
+from vaccine.dashboard.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
-    from ..app import DashboardApp
+    from vaccine.dashboard.app import DashboardApp
 
 
 class DashboardScreen(Screen[None]):

@@ -14,13 +14,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from proxy.errors import Problem
-
-from ..policy_words import describe_policy
-from ..snapshot import Child, PolicyState, Snapshot
-from ..widgets.category_sparks import CategorySparks
-from ..widgets.day_bars import DayBars
-from .base import DashboardScreen
+from vaccine.dashboard.policy_words import describe_policy
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import Child, PolicyState, Snapshot
+from vaccine.dashboard.widgets.category_sparks import CategorySparks
+from vaccine.dashboard.widgets.day_bars import DayBars
+from vaccine.proxy.errors import Problem
 
 SITE = 24  # cells of the site column
 

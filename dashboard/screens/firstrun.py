@@ -8,8 +8,8 @@ from textual.containers import Center, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from ..snapshot import Snapshot
-from .base import DashboardScreen
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import Snapshot
 
 
 class FirstRunScreen(DashboardScreen):

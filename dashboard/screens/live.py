@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from ..snapshot import LiveRow, Snapshot
-from .base import DashboardScreen
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import LiveRow, Snapshot
 
 
 class LiveScreen(DashboardScreen):

@@ -8,9 +8,9 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from ..snapshot import Alert, Snapshot
-from ..widgets.child_card import ChildCard
-from .base import DashboardScreen
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import Alert, Snapshot
+from vaccine.dashboard.widgets.child_card import ChildCard
 
 
 class OverviewScreen(DashboardScreen):

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from ..snapshot import Request, Snapshot
-from .approve import ApproveDialog
-from .base import DashboardScreen
+from vaccine.dashboard.screens.approve import ApproveDialog
+from vaccine.dashboard.screens.base import DashboardScreen
+from vaccine.dashboard.snapshot import Request, Snapshot
 
 
 def asked_at(stamp: str, today: str) -> str:

@@ -8,10 +8,10 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
-from ..i18n import Labels
-from ..snapshot import Alert
-from .child_card import seen
-from .localise import localise_bindings
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.snapshot import Alert
+from vaccine.dashboard.widgets.child_card import seen
+from vaccine.dashboard.widgets.localise import localise_bindings
 
 ICONS = {"concerning": "⚠", "bypass": "⛔", "quiet": "⏸"}
 

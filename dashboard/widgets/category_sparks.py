@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline
 
-from ..i18n import Labels
-from ..snapshot import CategorySeries
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.snapshot import CategorySeries
 
 CELLS = 3  # per day: a week is 21 cells
 

@@ -12,10 +12,10 @@ from textual.events import Click
 from textual.message import Message
 from textual.widget import Widget
 
-from ..i18n import Labels
-from ..policy_words import window_name
-from ..snapshot import Alert, Child, LimitUse, Request
-from .localise import localise_bindings
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.policy_words import window_name
+from vaccine.dashboard.snapshot import Alert, Child, LimitUse, Request
+from vaccine.dashboard.widgets.localise import localise_bindings
 
 BAR = 10  # cells of a limit's bar
 LABEL = 11  # cells of a limit's category name

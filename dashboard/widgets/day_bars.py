@@ -12,8 +12,8 @@ from datetime import date
 from textual.content import Content
 from textual.widget import Widget
 
-from ..i18n import Labels
-from ..snapshot import CategorySeries
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.snapshot import CategorySeries
 
 #: colours of the biggest categories, in order; the rest share the last one
 PALETTE = ("$primary", "$accent", "$success", "$warning", "$secondary", "$error")

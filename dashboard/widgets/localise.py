@@ -7,7 +7,7 @@ from dataclasses import replace
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
 
-from ..i18n import Labels
+from vaccine.dashboard.i18n import Labels
 
 
 def localise_bindings(node: DOMNode, labels: Labels) -> None:

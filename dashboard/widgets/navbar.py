@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.events import Click
 from textual.widgets import Static
 
-from ..i18n import Labels
-from ..snapshot import Snapshot
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.snapshot import Snapshot
 
 TABS = (("1", "overview"), ("2", "requests"), ("3", "alerts"), ("4", "live"))
 

@@ -10,9 +10,10 @@ import argparse
 import os
 from pathlib import Path
 
-from .. import model, paths
-from ..errors import Problem, ProblemsError, VaccineError
-from ..policy import check_policies, load_settings
+from vaccine.proxy import paths
+from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
+from vaccine.proxy.policy import model
+from vaccine.proxy.policy.load import check_policies, load_settings
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int, list[Problem]]:
     """Categories with entries, and the lists' problems (junk lines are warnings)."""
-    from ..lists import load_lists  # only here: the policy checks do not need the lists
+    from vaccine.proxy.lists.index import load_lists
 
     shown = str(directory)
     try:
@@ -77,7 +78,7 @@ def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int
 def _check_terms(directory: Path, policies: model.PolicySet | None) -> list[Problem]:
     """The search-term lists (`<lists>/terms/<category>.txt`), and profiles' `search_terms`
     categories that no list covers (those searches would never be stopped)."""
-    from ..searchterms import load_terms
+    from vaccine.proxy.lists.terms import load_terms
 
     folder = paths.terms_dir(directory)
     terms, problems = load_terms(folder)
@@ -97,7 +98,7 @@ def _check_logins(settings: model.Settings) -> list[Problem]:
     """The logins file as the proxy will read it (a missing one is already a policy error)."""
     if settings.proxy_auth is None or not settings.proxy_auth.is_file():
         return []
-    from ..htpasswd import Htpasswd
+    from vaccine.proxy.policy.htpasswd import Htpasswd
 
     try:
         Htpasswd.load(settings.proxy_auth)

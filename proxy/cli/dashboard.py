@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import VaccineError
-from ..paths import default_policies_dir
+from vaccine.proxy.errors import VaccineError
+from vaccine.proxy.paths import default_policies_dir
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
         )
     if not in_terminal():
         raise VaccineError("the dashboard needs a terminal (for text, use `vaccine report`)")
-    from ..policy import load_settings
+    from vaccine.proxy.policy.load import load_settings
 
     directory: Path = args.policies or default_policies_dir()
     language = "en"
@@ -56,8 +56,8 @@ def main(args: argparse.Namespace) -> int:
         raise VaccineError(f"{directory}: no such policy directory (give --policies or --db)")
     assert db_path is not None
 
-    from dashboard.app import DashboardApp
-    from dashboard.source import LogSource
+    from vaccine.dashboard.app import DashboardApp
+    from vaccine.dashboard.source import LogSource
 
     app = DashboardApp(
         LogSource(db_path, directory),

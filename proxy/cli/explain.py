@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..decision import Facts, Usage, decide
-from ..engines import engine_of, extract_query
-from ..errors import ProblemsError, VaccineError
-from ..paths import default_policies_dir
+from vaccine.proxy.decision import Facts, Usage, decide
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.search.engines import engine_of, extract_query
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +44,8 @@ def facts_for(url: str) -> Facts:
 
 def _approvals(db: Path, now: datetime) -> dict[str, dict[str, datetime | None]]:
     """Parents' approvals in force, as the running proxy sees them (none without a log)."""
-    from ..store import StoreError
-    from ..store.requests import approvals_in_force
+    from vaccine.proxy.store import StoreError
+    from vaccine.proxy.store.requests import approvals_in_force
 
     try:
         return approvals_in_force(db, now)
@@ -54,7 +54,7 @@ def _approvals(db: Path, now: datetime) -> dict[str, dict[str, datetime | None]]
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..household import load_household
+    from vaccine.proxy.household import load_household
 
     policies_dir = args.policies or default_policies_dir()
     try:

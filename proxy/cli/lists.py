@@ -21,13 +21,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .. import __version__
-from ..errors import ProblemsError, VaccineError
-from ..listformats import FileReport, Source, parse_domains
-from ..listlayout import UPDATING_FILE
-from ..lists import SOURCES_FILE, compile_index, load_lists
-from ..model import CATEGORIES
-from ..paths import default_policies_dir
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.lists.formats import FileReport, parse_domains
+from vaccine.proxy.lists.index import SOURCES_FILE, compile_index, load_lists
+from vaccine.proxy.lists.layout import UPDATING_FILE
+from vaccine.proxy.lists.sources import Source
+from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.policy.model import CATEGORIES
 
 #: Refuse downloads (and archives once extracted) larger than this: a full UT1 is ~1 GiB.
 MAX_BYTES = 4 << 30
@@ -70,7 +70,7 @@ def lists_dir(args: argparse.Namespace) -> Path:
         return Path(args.lists)
     policies = getattr(args, "policies", None) or default_policies_dir()
     try:
-        from .. import policy
+        from vaccine.proxy.policy import load as policy
 
         loader = getattr(policy, "load_settings", None)
         if loader is not None:  # settings.yaml alone: a broken profile must not matter here
@@ -156,7 +156,7 @@ def update(directory: Path, only: list[str], timeout: float, compile_after: bool
 
 
 def _sources(directory: Path) -> dict[str, Source]:
-    from ..listformats import load_sources
+    from vaccine.proxy.lists.sources import load_sources
 
     sources, problems = load_sources(directory / SOURCES_FILE)
     if problems:
@@ -207,7 +207,9 @@ def fetch(src: Source, directory: Path, timeout: float) -> str:
 
 
 def _download(url: str, dest: Path, timeout: float) -> int:
-    req = urllib.request.Request(url, headers={"User-Agent": f"digital-vaccine/{__version__}"})
+    from vaccine.proxy.cli.main import version
+
+    req = urllib.request.Request(url, headers={"User-Agent": f"digital-vaccine/{version()}"})
     size = 0
     with urllib.request.urlopen(req, timeout=timeout) as resp, open(dest, "wb") as f:
         while block := resp.read(1 << 20):

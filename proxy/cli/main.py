@@ -8,8 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
-from ..errors import VaccineError
+from vaccine.proxy.errors import VaccineError
 
 #: sub-command name → module under proxy.cli (imported only when that command runs, so
 #: `vaccine check` does not pay for importing mitmproxy).
@@ -23,6 +22,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard", "the parents' dashboard over the decision log (Textual)"),
     "requests": ("requests", "the ask-a-parent queue: list, approve or deny requests"),
 }
+
+
+def version() -> str:
+    """The one version number: the installed package's metadata (pyproject.toml's)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("digital-vaccine")
+    except PackageNotFoundError:  # run from a copy of the sources that was never installed
+        return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, reading the metadata only when asked (it costs a few ms at every start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, argparse.SUPPRESS, nargs=0, default=argparse.SUPPRESS,
+            help="print the version and exit",
+        )  # fmt: skip
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(f"vaccine {version()}")
+        parser.exit()
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -43,13 +67,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaccine", description="Digital Vaccine: a parental-control filtering proxy."
     )
-    parser.add_argument("--version", action="version", version=f"vaccine {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = common_options()
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         if only is None or name == only:
-            mod = importlib.import_module(f"proxy.cli.{module}")
+            mod = importlib.import_module(f"vaccine.proxy.cli.{module}")
             mod.register(p)
             p.set_defaults(_module=mod)
     return parser

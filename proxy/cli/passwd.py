@@ -11,10 +11,10 @@ import getpass
 import sys
 from pathlib import Path
 
-from ..errors import ProblemsError, VaccineError
-from ..htpasswd import Htpasswd, set_password, validate_user
-from ..model import PolicySet
-from ..paths import default_policies_dir
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.policy.htpasswd import Htpasswd, set_password, validate_user
+from vaccine.proxy.policy.model import PolicySet
 
 DEFAULT_FILE_NAME = "users.htpasswd"
 
@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
 def _login_file(args: argparse.Namespace) -> tuple[Path, PolicySet | None]:
     if args.file is not None:
         return args.file, None
-    from proxy.policy import load_policies  # only needed when --file is not given
+    from vaccine.proxy.policy.load import load_policies
 
     directory = args.policies or default_policies_dir()
     try:

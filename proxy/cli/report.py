@@ -13,11 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProblemsError, VaccineError
-from ..paths import default_policies_dir
-from ..store import queries
-from ..store.readonly import open_readonly
-from ..store.summary import (
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.store import queries
+from vaccine.proxy.store.readonly import open_readonly
+from vaccine.proxy.store.summary import (
     ProfileInfo,
     ProfileSummary,
     Report,
@@ -81,7 +81,7 @@ def _sources(args: argparse.Namespace) -> tuple[Path, list[ProfileInfo]]:
     Without --db the policies must load (they name the database); with it, they only add
     names and `parents_see`, so a missing or broken policy folder is not an error.
     """
-    from ..policy import load_policies
+    from vaccine.proxy.policy.load import load_policies
 
     directory = args.policies or default_policies_dir()
     if args.db is None:

@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ProblemsError, VaccineError
-from ..paths import default_policies_dir
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.paths import default_policies_dir
 
 if TYPE_CHECKING:
-    from ..askparent import Answer
-    from ..store.requests import AccessRequest
+    from vaccine.proxy.askparent import Answer
+    from vaccine.proxy.store.requests import AccessRequest
 
 JSON_FORMAT = "vaccine-requests"
 JSON_VERSION = 1
@@ -65,7 +65,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import askparent
+    from vaccine.proxy import askparent
 
     policies_dir: Path = getattr(args, "policies", None) or default_policies_dir()
     db_path: Path = args.db or _database(policies_dir)
@@ -90,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _database(policies_dir: Path) -> Path:
-    from ..policy import load_policies
+    from vaccine.proxy.policy.load import load_policies
 
     try:
         return load_policies(policies_dir).settings.database
@@ -120,7 +120,7 @@ def _how_long(answer: Answer, now: datetime) -> str:
 
 
 def _list(db_path: Path, args: argparse.Namespace) -> int:
-    from ..store.requests import list_requests
+    from vaccine.proxy.store.requests import list_requests
 
     rows = list_requests(db_path, None if args.all else "pending", args.profile)
     if args.json:

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ProblemsError, VaccineError
+from vaccine.proxy.errors import ProblemsError, VaccineError
 
 if TYPE_CHECKING:
-    from ..household import Household
-from ..paths import default_confdir, default_policies_dir
+    from vaccine.proxy.household import Household
+from vaccine.proxy.paths import default_confdir, default_policies_dir
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +73,7 @@ def listeners(listen_port: int, modes: list[str]) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..household import load_household
+    from vaccine.proxy.household import load_household
 
     policies_dir = args.policies or default_policies_dir()
     if not policies_dir.is_dir():
@@ -95,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"vaccine: {n} warnings about the lists (see `vaccine check`)", file=sys.stderr)
     import gc
 
-    from .. import wireguard
+    from vaccine.proxy import wireguard
 
     # The household (lists, suffix tables) lives as long as the process: keep it out of the
     # garbage collector's full passes, which otherwise stall the event loop for tens of ms.
@@ -117,10 +117,10 @@ async def _serve(
     from mitmproxy.addons import termlog
     from mitmproxy.tools.dump import DumpMaster
 
-    from ..addon import Vaccine
-    from ..askparent import AskDesk
-    from ..reloader import Reloader
-    from ..store import LogWriter
+    from vaccine.proxy.addons.filter import Vaccine
+    from vaccine.proxy.addons.reload import Reloader
+    from vaccine.proxy.askparent import AskDesk
+    from vaccine.proxy.store import LogWriter
 
     settings = household.policies.settings
     db = args.db or settings.database

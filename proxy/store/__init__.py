@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadRecord, LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
-from .readonly import open_readonly
-from .records import (
+from vaccine.proxy.store.errors import (
+    BadRecord,
+    LogMissing,
+    LogNeedsUpgrade,
+    NotADecisionLog,
+    StoreError,
+)
+from vaccine.proxy.store.readonly import open_readonly
+from vaccine.proxy.store.records import (
     OUTCOMES,
     Outcome,
     Record,
@@ -24,12 +30,12 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .writer import LogWriter, WriterStats
+    from vaccine.proxy.store.writer import LogWriter, WriterStats
 
 
 def __getattr__(name: str) -> Any:
     if name in ("LogWriter", "WriterStats"):
-        from . import writer
+        from vaccine.proxy.store import writer
 
         return getattr(writer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

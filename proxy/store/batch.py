@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-from .records import Record
+from vaccine.proxy.store.records import Record
 
 _UPSERT = (
     "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?) "

@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .records import Record, minute_key
-from .writer import LogWriter
+from vaccine.proxy.store.records import Record, minute_key
+from vaccine.proxy.store.writer import LogWriter
 
 #: (site, categories, weight): a child's usual sites, most visited first
 SITES: tuple[tuple[str, tuple[str, ...], int], ...] = (

@@ -5,7 +5,7 @@ Messages name files and kinds of failure, never a record's contents.
 
 from __future__ import annotations
 
-from ..errors import VaccineError
+from vaccine.proxy.errors import VaccineError
 
 
 class StoreError(VaccineError):

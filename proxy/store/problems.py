@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from .errors import NotADecisionLog
+from vaccine.proxy.store.errors import NotADecisionLog
 
 #: what each kind of failure means, for the one log line it gets (no record content, ever)
 PROBLEMS = {

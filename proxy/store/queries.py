@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from .summary import ActivityRow, ReportRows, RequestRow, TotalRow
+from vaccine.proxy.store.summary import ActivityRow, ReportRows, RequestRow, TotalRow
 
 
 def _profile_filter(profile: str | None) -> tuple[str, list[str]]:

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import LogMissing, LogNeedsUpgrade, NotADecisionLog
+from vaccine.proxy.store.errors import LogMissing, LogNeedsUpgrade, NotADecisionLog
 
 #: sqlite-utils' bookkeeping table and this log's migration set in it
 MIGRATIONS_TABLE = "_sqlite_migrations"

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ..decision import Decision
-from ..hosts import registrable_domain
-from ..model import CATEGORIES, Profile
-from .errors import BadRecord
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.hosts import registrable_domain
+from vaccine.proxy.policy.model import CATEGORIES, Profile
+from vaccine.proxy.store.errors import BadRecord
 
 log = logging.getLogger("vaccine.store")
 

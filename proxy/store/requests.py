@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from .errors import LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
-from .readonly import MIGRATION_NAMES, MIGRATION_SET, MIGRATIONS_TABLE, open_readonly
+from vaccine.proxy.store.errors import LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
+from vaccine.proxy.store.readonly import (
+    MIGRATION_NAMES,
+    MIGRATION_SET,
+    MIGRATIONS_TABLE,
+    open_readonly,
+)
 
 Status = Literal["pending", "approved", "denied"]
 STATUSES: tuple[Status, ...] = ("pending", "approved", "denied")

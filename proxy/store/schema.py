@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from .errors import NotADecisionLog
-from .readonly import MIGRATION_SET
+from vaccine.proxy.store.errors import NotADecisionLog
+from vaccine.proxy.store.readonly import MIGRATION_SET
 
 APPLICATION = "digital-vaccine decision log"
 

@@ -30,13 +30,13 @@ from types import TracebackType
 
 from sqlite_utils import Database
 
-from ..hosts import registrable_domain
-from .batch import Batch
-from .problems import PROBLEMS, WriterStats, classify
-from .queries import minutes_on
-from .records import Record
-from .retention import purge
-from .schema import connect
+from vaccine.proxy.hosts import registrable_domain
+from vaccine.proxy.store.batch import Batch
+from vaccine.proxy.store.problems import PROBLEMS, WriterStats, classify
+from vaccine.proxy.store.queries import minutes_on
+from vaccine.proxy.store.records import Record
+from vaccine.proxy.store.retention import purge
+from vaccine.proxy.store.schema import connect
 
 log = logging.getLogger("vaccine.store")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.app import DashboardApp
-from dashboard.source import LogSource
+from vaccine.dashboard.app import DashboardApp
+from vaccine.dashboard.source import LogSource
 
 from .seed import NOW, household, seed_log
 

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from proxy.decision import Decision
-from proxy.model import Profile
-from proxy.policy import load_policies
-from proxy.store import LogWriter, Record, record_for
-from proxy.store.requests import add_request, answer
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.policy.load import load_policies
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store import LogWriter, Record, record_for
+from vaccine.proxy.store.requests import add_request, answer
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 8, 19, 5)

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from dashboard.alerts import BYPASS, CONCERNING, QUIET_HOURS, find_alerts, last_moment
-from dashboard.summaries import week_of
-from proxy.store.summary import ActivityRow, TotalRow
+from vaccine.dashboard.alerts import BYPASS, CONCERNING, QUIET_HOURS, find_alerts, last_moment
+from vaccine.dashboard.summaries import week_of
+from vaccine.proxy.store.summary import ActivityRow, TotalRow
 
 TODAY = date(2026, 3, 8)
 DAYS = week_of(TODAY)

@@ -8,16 +8,16 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from dashboard.app import DashboardApp
-from dashboard.screens.alerts import AlertsScreen
-from dashboard.screens.approve import ApproveDialog
-from dashboard.screens.child import ChildScreen
-from dashboard.screens.firstrun import FirstRunScreen
-from dashboard.screens.live import LiveScreen
-from dashboard.screens.overview import OverviewScreen
-from dashboard.screens.requests import RequestsScreen
-from dashboard.widgets.child_card import ChildCard
-from proxy.store import LogWriter, Record
+from vaccine.dashboard.app import DashboardApp
+from vaccine.dashboard.screens.alerts import AlertsScreen
+from vaccine.dashboard.screens.approve import ApproveDialog
+from vaccine.dashboard.screens.child import ChildScreen
+from vaccine.dashboard.screens.firstrun import FirstRunScreen
+from vaccine.dashboard.screens.live import LiveScreen
+from vaccine.dashboard.screens.overview import OverviewScreen
+from vaccine.dashboard.screens.requests import RequestsScreen
+from vaccine.dashboard.widgets.child_card import ChildCard
+from vaccine.proxy.store import LogWriter, Record
 
 from .conftest import MakeApp
 from .seed import seed_log

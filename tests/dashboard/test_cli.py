@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.app import DashboardApp
-from proxy.cli import dashboard as dashboard_cli
-from proxy.cli.main import main
+from vaccine.dashboard.app import DashboardApp
+from vaccine.proxy.cli import dashboard as dashboard_cli
+from vaccine.proxy.cli.main import main
 
 
 @pytest.fixture

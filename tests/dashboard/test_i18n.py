@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from dashboard.i18n import EN, LANGUAGES, Labels
-from proxy.model import CATEGORIES
+from vaccine.dashboard.i18n import EN, LANGUAGES, Labels
+from vaccine.proxy.policy.model import CATEGORIES
 
 
 def fields(text: str) -> set[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.i18n import Labels
-from dashboard.policy_words import days_words, describe_policy, window_name
-from proxy.model import Profile, Window
-from proxy.policy import load_policies
+from vaccine.dashboard.i18n import Labels
+from vaccine.dashboard.policy_words import days_words, describe_policy, window_name
+from vaccine.proxy.policy.load import load_policies
+from vaccine.proxy.policy.model import Profile, Window
 
 from .seed import ROOT
 

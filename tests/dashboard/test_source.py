@@ -7,8 +7,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from dashboard.snapshot import Snapshot
-from dashboard.source import LogSource
+from vaccine.dashboard.snapshot import Snapshot
+from vaccine.dashboard.source import LogSource
 
 from .seed import NOW, empty_log
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.summaries import (
+from vaccine.dashboard.summaries import (
     blocked_days,
     build_children,
     category_days,
@@ -18,8 +18,8 @@ from dashboard.summaries import (
     shown_profiles,
     week_of,
 )
-from proxy.model import Device, Profile, Window
-from proxy.store.summary import ActivityRow, ReportRows, TotalRow, summarise
+from vaccine.proxy.policy.model import Device, Profile, Window
+from vaccine.proxy.store.summary import ActivityRow, ReportRows, TotalRow, summarise
 
 TODAY = date(2026, 3, 8)
 DAYS = week_of(TODAY)

@@ -180,7 +180,7 @@ class E2E:
 
     def vaccine_command(self) -> list[str]:
         exe = executable("vaccine")
-        return [str(exe)] if exe else [sys.executable, "-m", "proxy"]
+        return [str(exe)] if exe else [sys.executable, "-m", "vaccine.proxy"]
 
     def cli(
         self, household: Household, *args: str, timeout: float = START_TIMEOUT

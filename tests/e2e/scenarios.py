@@ -149,7 +149,7 @@ def blocked_markers(client: Client) -> set[str]:
 
 @functools.cache
 def _reasons(language: str) -> dict[str, str]:
-    path = resources.files("proxy") / "locales" / f"{language}.yaml"
+    path = resources.files("vaccine.proxy.pages") / "locales" / f"{language}.yaml"
     return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["reasons"])
 
 

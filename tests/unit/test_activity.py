@@ -1,9 +1,9 @@
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from proxy.activity import CAP, OpenConnections
-from proxy.decision import Decision
-from proxy.model import Profile
+from vaccine.proxy.addons.activity import CAP, OpenConnections
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.policy.model import Profile
 
 P = Profile(id="emma", name="Emma", source=Path("emma.yaml"))
 D = Decision("allow", "default", "", "video.example", frozenset({"video"}))

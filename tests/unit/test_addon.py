@@ -15,13 +15,13 @@ from mitmproxy.proxy import mode_specs
 from mitmproxy.proxy.layers.tls import parse_client_hello
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy.addon import Vaccine
-from proxy.askparent import ASK_PATH
-from proxy.household import Household
-from proxy.htpasswd import Htpasswd
-from proxy.identify import Identifier
-from proxy.model import Device, DomainRules, PolicySet, Profile, Settings
-from proxy.searchterms import EMPTY_TERMS
+from vaccine.proxy.addons.filter import Vaccine
+from vaccine.proxy.askparent import ASK_PATH
+from vaccine.proxy.household import Household
+from vaccine.proxy.lists.terms import EMPTY_TERMS
+from vaccine.proxy.policy.htpasswd import Htpasswd
+from vaccine.proxy.policy.identify import Identifier
+from vaccine.proxy.policy.model import Device, DomainRules, PolicySet, Profile, Settings
 
 from .test_decision import LISTS, NOON
 

@@ -10,8 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from proxy import blockpage
-from proxy.askparent import (
+from vaccine.proxy.askparent import (
     ASK_PATH,
     AskDesk,
     BadDuration,
@@ -22,11 +21,12 @@ from proxy.askparent import (
     parse_duration,
     read_form,
 )
-from proxy.decision import Decision
-from proxy.errors import VaccineError
-from proxy.model import Profile
-from proxy.policy import load_policies
-from proxy.store.requests import (
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.errors import VaccineError
+from vaccine.proxy.pages import blockpage
+from vaccine.proxy.policy.load import load_policies
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store.requests import (
     MAX_MESSAGE,
     AlreadyAnswered,
     RequestNotFound,
@@ -35,7 +35,7 @@ from proxy.store.requests import (
     get_request,
     list_requests,
 )
-from proxy.store.schema import connect
+from vaccine.proxy.store.schema import connect
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 8, 19, 0, 0)

@@ -1,7 +1,7 @@
 import pytest
 
-from proxy.blockpage import available_languages, reason_text, render
-from proxy.decision import Decision
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.pages.blockpage import available_languages, reason_text, render
 
 
 def d(rule: str, host: str = "www.example.co.uk", *cats: str) -> Decision:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli.main import main
-from proxy.errors import Problem, ProblemsError, VaccineError
+from vaccine.proxy.cli.main import main
+from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,13 +49,13 @@ def lists(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         assert isinstance(result, FakeLists)
         return result
 
-    if importlib.util.find_spec("proxy.lists") is not None:
+    if importlib.util.find_spec("vaccine.proxy.lists.index") is not None:
         # Other commands import other names from the real module: replace only the loader.
-        monkeypatch.setattr("proxy.lists.load_lists", load_lists)
+        monkeypatch.setattr("vaccine.proxy.lists.index.load_lists", load_lists)
     else:
-        fake = types.ModuleType("proxy.lists")
+        fake = types.ModuleType("vaccine.proxy.lists.index")
         fake.load_lists = load_lists  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "proxy.lists", fake)
+        monkeypatch.setitem(sys.modules, "vaccine.proxy.lists.index", fake)
     return state
 
 
@@ -200,7 +200,7 @@ def test_a_missing_policy_folder_is_one_line_on_stderr(
 def test_a_broken_logins_file_is_reported(
     household: Path, lists: dict[str, object], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if importlib.util.find_spec("proxy.htpasswd") is None:
+    if importlib.util.find_spec("vaccine.proxy.policy.htpasswd") is None:
         pytest.skip("proxy.htpasswd is not there yet")
     (household / "settings.yaml").write_text("proxy_auth: policies/users.htpasswd\n")
     (household / "users.htpasswd").write_text("emma:{SHA}abc=\n")
@@ -209,7 +209,9 @@ def test_a_broken_logins_file_is_reported(
     assert out[0].startswith("policies/users.htpasswd:1: ")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("proxy.lists") is None, reason="no proxy.lists")
+@pytest.mark.skipif(
+    importlib.util.find_spec("vaccine.proxy.lists.index") is None, reason="no proxy.lists"
+)
 def test_with_the_real_lists_the_shipped_household_passes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

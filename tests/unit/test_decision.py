@@ -8,10 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.decision import NO_USAGE, Decision, Facts, Usage, decide, strictest, window_active
-from proxy.hosts import suffixes
-from proxy.model import DomainRules, Profile, Window
-from proxy.searchterms import Entry, build_terms
+from vaccine.proxy.decision import (
+    NO_USAGE,
+    Decision,
+    Facts,
+    Usage,
+    decide,
+    strictest,
+    window_active,
+)
+from vaccine.proxy.hosts import suffixes
+from vaccine.proxy.lists.terms import Entry, build_terms
+from vaccine.proxy.policy.model import DomainRules, Profile, Window
 
 
 class FakeLists:

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.engines import ENGINES, canonical_path, engine_of, extract_query, is_search_path
+from vaccine.proxy.search.engines import (
+    ENGINES,
+    canonical_path,
+    engine_of,
+    extract_query,
+    is_search_path,
+)
 
 
 @pytest.mark.parametrize(

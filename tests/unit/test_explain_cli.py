@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli.main import main
+from vaccine.proxy.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.hosts import (
+from vaccine.proxy.hosts import (
     BadHost,
     is_ip,
     normalise_host,

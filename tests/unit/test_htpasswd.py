@@ -9,9 +9,14 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from proxy import htpasswd
-from proxy.errors import ProblemsError
-from proxy.htpasswd import Htpasswd, parse_proxy_authorization, set_password, validate_user
+from vaccine.proxy.errors import ProblemsError
+from vaccine.proxy.policy import htpasswd
+from vaccine.proxy.policy.htpasswd import (
+    Htpasswd,
+    parse_proxy_authorization,
+    set_password,
+    validate_user,
+)
 
 
 def bcrypt_hash(password: str, prefix: str = "$2y$") -> str:

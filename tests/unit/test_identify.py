@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.identify import Identifier, Identity, canonical_mode
-from proxy.model import Device, PolicySet, Profile, Settings
+from vaccine.proxy.policy.identify import Identifier, Identity, canonical_mode
+from vaccine.proxy.policy.model import Device, PolicySet, Profile, Settings
 
 
 def user(name: str) -> Device:
@@ -195,7 +195,10 @@ def test_canonical_mode_reads_specs_as_mitmproxy_does(spec: str) -> None:
 def test_identify_does_not_import_mitmproxy() -> None:
     import subprocess
 
-    code = "import proxy.identify, sys; print(any(m.startswith('mitmproxy') for m in sys.modules))"
+    code = (
+        "import vaccine.proxy.policy.identify, sys; "
+        "print(any(m.startswith('mitmproxy') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from proxy.listformats import (
+from vaccine.proxy.lists.formats import (
     JUNK_SHOWN,
     FileReport,
     domain_line,
-    load_sources,
     parse_domains,
     parse_urls,
     url_line,
 )
+from vaccine.proxy.lists.sources import load_sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lists"
 
@@ -186,7 +186,7 @@ def test_gzip_is_recognised_by_content(tmp_path: Path) -> None:
 
 
 def test_line_numbers_survive_chunking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import proxy.listformats as lf
+    from vaccine.proxy.lists import formats as lf
 
     path = tmp_path / "list"
     path.write_text("".join(f"host{i}.example\n" for i in range(1, 50)) + "bad name\n")

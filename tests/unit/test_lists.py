@@ -14,11 +14,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy import lists
-from proxy.errors import ProblemsError
-from proxy.hosts import suffixes
-from proxy.lists import INDEX_FILE, UT1_NAMES, Lists, compile_index, list_files, load_lists
-from proxy.model import CATEGORIES
+from vaccine.proxy.errors import ProblemsError
+from vaccine.proxy.hosts import suffixes
+from vaccine.proxy.lists import index as lists
+from vaccine.proxy.lists.index import Lists, compile_index, load_lists
+from vaccine.proxy.lists.layout import INDEX_FILE, UT1_NAMES, list_files
+from vaccine.proxy.policy.model import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared" / "data" / "blocklists"

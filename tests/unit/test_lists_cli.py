@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-import proxy
-from proxy import lists
-from proxy.cli.lists import lists_dir
-from proxy.cli.main import build_parser, main
-from proxy.errors import Problem, ProblemsError
-from proxy.lists import INDEX_FILE, load_lists
-from proxy.model import CATEGORIES
+import vaccine.proxy.policy as policy_package
+from vaccine.proxy.cli.lists import lists_dir
+from vaccine.proxy.cli.main import build_parser, main
+from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.lists import index as lists
+from vaccine.proxy.lists.index import load_lists
+from vaccine.proxy.lists.layout import INDEX_FILE
+from vaccine.proxy.policy.model import CATEGORIES
 
 SOURCES = """\
 sources:
@@ -270,8 +271,8 @@ def test_lists_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     def stub(**attrs: object) -> None:
         module = types.SimpleNamespace(**attrs)
-        monkeypatch.setitem(__import__("sys").modules, "proxy.policy", module)
-        monkeypatch.setattr(proxy, "policy", module, raising=False)
+        monkeypatch.setitem(__import__("sys").modules, "vaccine.proxy.policy.load", module)
+        monkeypatch.setattr(policy_package, "load", module, raising=False)
 
     settings = types.SimpleNamespace(blocklists=tmp_path / "from-settings")
     stub(load_settings=lambda d: (settings, []))
@@ -289,7 +290,7 @@ def test_an_update_in_progress_is_marked_for_the_running_proxy(tmp_path: Path) -
     import os
     import time
 
-    from proxy.listlayout import UPDATING_FILE, UPDATING_STALE_SECONDS, update_in_progress
+    from vaccine.proxy.lists.layout import UPDATING_FILE, UPDATING_STALE_SECONDS, update_in_progress
 
     assert not update_in_progress(tmp_path)
     marker = tmp_path / UPDATING_FILE

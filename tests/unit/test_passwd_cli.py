@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from proxy import htpasswd
-from proxy.cli.main import main
-from proxy.errors import Problem, ProblemsError
-from proxy.htpasswd import Htpasswd
-from proxy.model import Device, PolicySet, Profile, Settings
+from vaccine.proxy.cli.main import main
+from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.policy import htpasswd
+from vaccine.proxy.policy.htpasswd import Htpasswd
+from vaccine.proxy.policy.model import Device, PolicySet, Profile, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -57,9 +57,9 @@ def policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         settings = Settings(proxy_auth=state["proxy_auth"])  # type: ignore[arg-type]
         return PolicySet(d, settings, {"emma": emma})
 
-    fake = types.ModuleType("proxy.policy")
+    fake = types.ModuleType("vaccine.proxy.policy.load")
     fake.load_policies = load_policies  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "proxy.policy", fake)
+    monkeypatch.setitem(sys.modules, "vaccine.proxy.policy.load", fake)
     return directory, state
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from proxy.paths import SHIPPED_TERMS, resolve, terms_dir
+from vaccine.proxy.paths import SHIPPED_TERMS, resolve, terms_dir
 
 
 def test_a_lists_folder_without_terms_gets_the_shipped_ones(tmp_path: Path) -> None:

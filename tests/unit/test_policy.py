@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy import model
-from proxy.errors import ProblemsError, VaccineError
-from proxy.kinds import KINDS, Invalid
-from proxy.policy import check_policies, load_policies, load_settings, split_listen
-from proxy.schema import PROFILE, SETTINGS
+from vaccine.proxy.errors import ProblemsError, VaccineError
+from vaccine.proxy.policy import model
+from vaccine.proxy.policy.kinds import KINDS, Invalid
+from vaccine.proxy.policy.load import check_policies, load_policies, load_settings, split_listen
+from vaccine.proxy.policy.schema import PROFILE, SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -614,7 +614,7 @@ def test_durations_are_hours_and_minutes(h: int, m: int) -> None:
 
 
 def test_every_default_in_the_schema_is_valid() -> None:
-    from proxy.schema import default_of, iter_keys
+    from vaccine.proxy.policy.schema import default_of, iter_keys
 
     for root in (SETTINGS, PROFILE):
         for _, key in iter_keys(root):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.policy import check_policies, load_policies
-from proxy.policyedit import PolicyEditError, add_allowed_domain, with_allowed_domain
+from vaccine.proxy.policy.edit import PolicyEditError, add_allowed_domain, with_allowed_domain
+from vaccine.proxy.policy.load import check_policies, load_policies
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from proxy.cli.main import main
-from proxy.store import LogWriter, Record
-from proxy.store.schema import connect, migration_names, migrations
+from vaccine.proxy.cli.main import main
+from vaccine.proxy.store import LogWriter, Record
+from vaccine.proxy.store.schema import connect, migration_names, migrations
 
 
 def seed(path: Path) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import requests as requests_cli
-from proxy.cli.main import main
-from proxy.store.requests import add_request, answer, approvals_in_force, get_request
-from proxy.store.schema import connect
+from vaccine.proxy.cli import requests as requests_cli
+from vaccine.proxy.cli.main import main
+from vaccine.proxy.store.requests import add_request, answer, approvals_in_force, get_request
+from vaccine.proxy.store.schema import connect
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 8, 19, 0, 0)

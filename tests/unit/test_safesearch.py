@@ -4,7 +4,13 @@ from hypothesis import strategies as st
 from mitmproxy.http import Headers
 from mitmproxy.test import tutils
 
-from proxy.safesearch import NO_REWRITE, Rewrite, apply_rewrite, safe_search_rewrite, set_field
+from vaccine.proxy.search.safesearch import (
+    NO_REWRITE,
+    Rewrite,
+    apply_rewrite,
+    safe_search_rewrite,
+    set_field,
+)
 
 
 def _plain(rw: Rewrite) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:

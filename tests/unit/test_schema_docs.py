@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from proxy import model
-from proxy.schema import PROFILE, SETTINGS, Key, describe, iter_keys
+from vaccine.proxy.policy import model
+from vaccine.proxy.policy.schema import PROFILE, SETTINGS, Key, describe, iter_keys
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "policy-reference.md"
 TEXT = DOC.read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from proxy.searchterms import (
+from vaccine.proxy.lists.terms import (
     EMPTY_TERMS,
     blocked_detail,
     build_terms,
@@ -15,7 +15,7 @@ from proxy.searchterms import (
     read_terms,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "blocklists" / "terms"
+SHIPPED = Path(__file__).resolve().parents[2] / "proxy" / "lists" / "words"
 TERMS, PROBLEMS = load_terms(SHIPPED)
 ALL = frozenset({"adult", "self_harm", "drugs", "violence"})
 

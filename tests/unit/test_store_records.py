@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.decision import Decision
-from proxy.model import Profile
-from proxy.store import BadRecord, Record, minutes_between, record_for, records_for_minutes
-from proxy.store.records import minute_key
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store import BadRecord, Record, minutes_between, record_for, records_for_minutes
+from vaccine.proxy.store.records import minute_key
 
 EMMA = Profile(id="emma", name="Emma", source=Path("emma.yaml"))
 LEO = Profile(id="leo", name="Leo", source=Path("leo.yaml"), parents_see="categories")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.store import LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
-from proxy.store.requests import (
+from vaccine.proxy.store import LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
+from vaccine.proxy.store.requests import (
     ALWAYS_BRIDGE,
     AlreadyAnswered,
     RequestNotFound,
@@ -21,7 +21,7 @@ from proxy.store.requests import (
     list_requests,
     stamp,
 )
-from proxy.store.schema import connect
+from vaccine.proxy.store.schema import connect
 
 NOW = datetime(2026, 3, 8, 19, 0, 0)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from proxy.store import LogWriter, Record
-from proxy.store.retention import cutoff, purge
-from proxy.store.schema import connect
+from vaccine.proxy.store import LogWriter, Record
+from vaccine.proxy.store.retention import cutoff, purge
+from vaccine.proxy.store.schema import connect
 
 NOW = datetime(2026, 3, 31, 12, 0)
 

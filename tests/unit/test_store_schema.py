@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from proxy.store import LogMissing, LogNeedsUpgrade, NotADecisionLog, open_readonly
-from proxy.store.readonly import MIGRATION_NAMES
-from proxy.store.schema import APPLICATION, connect, migration_names, migrations
+from vaccine.proxy.store import LogMissing, LogNeedsUpgrade, NotADecisionLog, open_readonly
+from vaccine.proxy.store.readonly import MIGRATION_NAMES
+from vaccine.proxy.store.schema import APPLICATION, connect, migration_names, migrations
 
 TABLES = {
     "decisions",

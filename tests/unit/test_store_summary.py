@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from proxy.store.summary import (
+from vaccine.proxy.store.summary import (
     ActivityRow,
     CategoryCount,
     CategoryMinutes,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from proxy.store import LogWriter, Record
+from vaccine.proxy.store import LogWriter, Record
 
 # No timer-driven writes in these tests: `flush()` is the only synchronisation.
 SLOW = 3600.0

@@ -2,7 +2,7 @@ import json
 import stat
 from pathlib import Path
 
-from proxy import wireguard
+from vaccine.proxy import wireguard
 
 
 def test_missing_key_files_are_created_private(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.yamlload import MAX_NODES, YamlDoc, breadcrumb, load_yaml, load_yaml_text
+from vaccine.proxy.policy.yamlload import MAX_NODES, YamlDoc, breadcrumb, load_yaml, load_yaml_text
 
 
 def load(text: str) -> YamlDoc:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .decision import Decision
-from .model import Profile
+from vaccine.proxy.decision import Decision
+from vaccine.proxy.policy.model import Profile
 
 CAP = timedelta(minutes=30)
 

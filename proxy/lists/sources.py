@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem
-from .model import CATEGORIES
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.policy.model import CATEGORIES
 
 FORMATS = ("ut1", "hosts", "plain", "adblock")
 _SOURCE_KEYS = ("url", "format", "into", "categories", "category", "description", "license")

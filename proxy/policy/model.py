@@ -13,7 +13,7 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from .hosts import suffixes
+from vaccine.proxy.hosts import suffixes
 
 #: The product's category vocabulary (PRODUCT.md, "Blocklists").
 CATEGORIES: tuple[str, ...] = (

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .decision import Decision
+from vaccine.proxy.decision import Decision
 
 DEFAULT_LANGUAGE = "en"
 
@@ -47,7 +47,7 @@ def _locale(language: str) -> dict[str, Any]:
 def _read_locale(language: str) -> dict[str, Any] | None:
     if not language.replace("_", "").replace("-", "").isalnum():
         return None
-    path = resources.files("proxy") / "locales" / f"{language}.yaml"
+    path = resources.files("vaccine.proxy.pages") / "locales" / f"{language}.yaml"
     if not path.is_file():
         return None
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -55,7 +55,7 @@ def _read_locale(language: str) -> dict[str, Any] | None:
 
 
 def available_languages() -> list[str]:
-    folder = resources.files("proxy") / "locales"
+    folder = resources.files("vaccine.proxy.pages") / "locales"
     return sorted(
         p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
     )
@@ -63,7 +63,9 @@ def available_languages() -> list[str]:
 
 @functools.cache
 def _template() -> Template:
-    return Template((resources.files("proxy") / "templates" / "block.html").read_text("utf-8"))
+    return Template(
+        (resources.files("vaccine.proxy.pages") / "templates" / "block.html").read_text("utf-8")
+    )
 
 
 def reason_text(decision: Decision, language: str = DEFAULT_LANGUAGE) -> str:

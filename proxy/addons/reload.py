@@ -13,11 +13,11 @@ from pathlib import Path
 
 from mitmproxy import ctx
 
-from . import wireguard
-from .addon import Vaccine
-from .errors import ProblemsError
-from .household import Fingerprint, fingerprint, load_household
-from .listlayout import update_in_progress
+from vaccine.proxy import wireguard
+from vaccine.proxy.addons.filter import Vaccine
+from vaccine.proxy.errors import ProblemsError
+from vaccine.proxy.household import Fingerprint, fingerprint, load_household
+from vaccine.proxy.lists.layout import update_in_progress
 
 
 def say(message: str) -> None:

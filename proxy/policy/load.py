@@ -14,11 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from . import model, paths, schema
-from .errors import Problem, ProblemsError, VaccineError
-from .kinds import Invalid, suggest
-from .schema import INVALID, PROFILE, SETTINGS, Key
-from .yamlload import KeyPath, YamlDoc, breadcrumb, load_yaml
+from vaccine.proxy import paths
+from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
+from vaccine.proxy.policy import model, schema
+from vaccine.proxy.policy.kinds import Invalid, suggest
+from vaccine.proxy.policy.schema import INVALID, PROFILE, SETTINGS, Key
+from vaccine.proxy.policy.yamlload import KeyPath, YamlDoc, breadcrumb, load_yaml
 
 SETTINGS_FILE = "settings.yaml"
 _NOT_INHERITED = frozenset(k.name for k in PROFILE.keys if not k.inherit)
@@ -112,7 +113,7 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
     for cat in sorted(set(v["never_decrypt"]) & model.BYPASS_CATEGORIES):
         message = f"{cat} is a way around the filter, so it is always inspected; remove it"
         problems.append(origin.at(("never_decrypt",), message))
-    if not (resources.files("proxy") / "locales" / f"{v['language']}.yaml").is_file():
+    if not (resources.files("vaccine.proxy.pages") / "locales" / f"{v['language']}.yaml").is_file():
         message = f"no translation for {v['language']!r} yet; pages are shown in English"
         problems.append(origin.at(("language",), message, "warning"))
     settings = model.Settings(

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .engines import Engine, canonical_path, is_search_path
+from vaccine.proxy.search.engines import Engine, canonical_path, is_search_path
 
 if TYPE_CHECKING:
     from mitmproxy import http

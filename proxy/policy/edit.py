@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import VaccineError
-from .hosts import BadHost, normalise_host
+from vaccine.proxy.errors import VaccineError
+from vaccine.proxy.hosts import BadHost, normalise_host
 
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -254,7 +254,7 @@ def _verify(old: str, new: str, domain: str, inherited: Sequence[str], file: str
 
 def _household_problem(profile_file: Path, domain: str) -> str:
     """'' when the household still loads and the profile now allows `domain`."""
-    from .policy import check_policies
+    from vaccine.proxy.policy.load import check_policies
 
     policies, problems = check_policies(profile_file.parent)
     if policies is None:

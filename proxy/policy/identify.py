@@ -27,8 +27,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import Problem
-from .model import Device, Network, PolicySet, Profile
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.policy.model import Device, Network, PolicySet, Profile
 
 How = Literal["login", "address", "port", "mode", "unknown_devices"]
 

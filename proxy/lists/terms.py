@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from .errors import Problem
-from .model import CATEGORIES
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.policy.model import CATEGORIES
 
 #: The order in which a query hitting several categories is reported: self_harm first, because
 #: its page is the one with the help line and gentle words.

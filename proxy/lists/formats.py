@@ -35,13 +35,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from .errors import Problem
-from .hosts import BadHost, normalise_host
-
-# sources.yaml has its own module now; its names were always imported from here.
-from .listsources import FORMATS as FORMATS
-from .listsources import Source as Source
-from .listsources import load_sources as load_sources
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.hosts import BadHost, normalise_host
 
 #: Junk lines reported one by one per file before the rest are summed up in one line.
 JUNK_SHOWN = 5

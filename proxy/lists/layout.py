@@ -12,7 +12,7 @@ What is read in the lists folder (`blocklists/`):
   `terms/` (search terms, not domains), README/LICENSE/UT1 `usage` and `expressions` files.
 - A symbolic link to a folder already read (UT1's `porn -> adult`) is not read twice.
 
-A file's categories are a bitmask (`_BIT`) from here on: the index stores nothing else.
+A file's categories are a bitmask (`CATEGORY_BITS`) from here on: the index stores nothing else.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import Problem, ProblemsError
-from .listformats import FileReport, parse_domains, parse_urls
-from .listsources import Source, load_sources
-from .model import CATEGORIES
+from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.lists.formats import FileReport, parse_domains, parse_urls
+from vaccine.proxy.lists.sources import Source, load_sources
+from vaccine.proxy.policy.model import CATEGORIES
 
 SOURCES_FILE = "sources.yaml"
 INDEX_FILE = ".index/lists.idx"
@@ -48,7 +48,7 @@ def update_in_progress(directory: Path) -> bool:
     return age < UPDATING_STALE_SECONDS
 
 
-_BIT = {c: 1 << i for i, c in enumerate(CATEGORIES)}
+CATEGORY_BITS = {c: 1 << i for i, c in enumerate(CATEGORIES)}
 _MAX_DEPTH = 3
 
 #: UT1 folder names → product categories, for folders no sources.yaml describes. The shipped
@@ -99,12 +99,12 @@ _LIST_SUFFIXES = (".txt", ".hosts", ".list", ".gz")
 def _mask(categories: Sequence[str]) -> int:
     m = 0
     for c in categories:
-        m |= _BIT[c]
+        m |= CATEGORY_BITS[c]
     return m
 
 
 @dataclass(frozen=True)
-class _Planned:
+class Planned:
     path: Path
     rel: str  # relative to the lists folder, POSIX
     mask: int
@@ -117,8 +117,8 @@ class _Planned:
 
 def _name_mask(name: str) -> int | None:
     """The categories a folder or file name stands for; None when it is no category name."""
-    if name in _BIT:
-        return _BIT[name]
+    if name in CATEGORY_BITS:
+        return CATEGORY_BITS[name]
     cats = UT1_NAMES.get(name)
     return None if cats is None else _mask(cats)
 
@@ -140,7 +140,7 @@ class _Planner:
     def __init__(self, root: Path, sources: dict[str, Source]) -> None:
         self.root = root
         self.by_into = {s.into: s for s in sources.values()}
-        self.planned: list[_Planned] = []
+        self.planned: list[Planned] = []
         self.problems: list[Problem] = []
         st = os.stat(root)
         self.seen = {(st.st_dev, st.st_ino)}
@@ -174,7 +174,7 @@ class _Planner:
         return out
 
     def add(self, path: Path, mask: int, kind: str) -> None:
-        self.planned.append(_Planned(path, path.relative_to(self.root).as_posix(), mask, kind))
+        self.planned.append(Planned(path, path.relative_to(self.root).as_posix(), mask, kind))
 
     def collection(self, folder: Path, depth: int) -> None:
         for entry in self.entries(folder):
@@ -238,7 +238,7 @@ class _Planner:
 _SOURCES_MEMO: dict[str, tuple[tuple[int, int], dict[str, Source], list[Problem]]] = {}
 
 
-def _sources(directory: Path) -> tuple[dict[str, Source], list[Problem]]:
+def read_sources(directory: Path) -> tuple[dict[str, Source], list[Problem]]:
     """sources.yaml, re-parsed only when it changed (the reload watcher asks every second)."""
     path = directory / SOURCES_FILE
     try:
@@ -252,7 +252,7 @@ def _sources(directory: Path) -> tuple[dict[str, Source], list[Problem]]:
     return memo[1], memo[2]
 
 
-def _plan(directory: Path, sources: dict[str, Source]) -> tuple[list[_Planned], list[Problem]]:
+def plan(directory: Path, sources: dict[str, Source]) -> tuple[list[Planned], list[Problem]]:
     planner = _Planner(directory, sources)
     planner.collection(directory, 0)
     return planner.planned, planner.problems
@@ -263,14 +263,14 @@ def list_files(directory: Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    sources, problems = _sources(directory)
-    planned, _ = _plan(directory, {} if problems else sources)
+    sources, problems = read_sources(directory)
+    planned, _ = plan(directory, {} if problems else sources)
     extra = [directory / SOURCES_FILE, directory / INDEX_FILE]
     return [p.path for p in planned] + [p for p in extra if p.is_file()]
 
 
-def _parse(
-    planned: list[_Planned], urls: dict[str, dict[str, int]], problems: list[Problem]
+def parse_planned(
+    planned: list[Planned], urls: dict[str, dict[str, int]], problems: list[Problem]
 ) -> Iterator[tuple[list[str], int]]:
     """(domains, mask) per file; URL entries go into `urls`, junk into `problems`."""
     for p in planned:
@@ -292,10 +292,10 @@ def _parse(
         yield names, p.mask
 
 
-def _checked_sources(directory: Path) -> dict[str, Source]:
+def checked_sources(directory: Path) -> dict[str, Source]:
     if not directory.is_dir():
         raise ProblemsError([Problem(str(directory), None, "no such lists folder")])
-    sources, problems = _sources(directory)
+    sources, problems = read_sources(directory)
     if problems:
         raise ProblemsError(problems)
     return sources

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Problem
+from vaccine.proxy.errors import Problem
 
 #: A place inside a document: map keys and list indexes from the root.
 KeyPath = tuple[str | int, ...]

@@ -29,19 +29,19 @@ from mitmproxy.proxy.context import Context
 from mitmproxy.proxy.layers import ClientTLSLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
-from . import blockpage
-from .activity import OpenConnections
-from .askparent import ASK_PATH, AskDesk
-from .decision import NO_USAGE, Decision, Facts, Usage, decide
-from .engines import engine_of, extract_query
-from .hosts import BadHost, normalise_host
-from .household import Household
-from .htpasswd import parse_proxy_authorization
-from .model import Profile
-from .safesearch import apply_rewrite, safe_search_rewrite
-from .store.errors import LogMissing
-from .store.records import Record, record_for
-from .store.requests import approvals_in_force
+from vaccine.proxy.addons.activity import OpenConnections
+from vaccine.proxy.askparent import ASK_PATH, AskDesk
+from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide
+from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.household import Household
+from vaccine.proxy.pages import blockpage
+from vaccine.proxy.policy.htpasswd import parse_proxy_authorization
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.search.engines import engine_of, extract_query
+from vaccine.proxy.search.safesearch import apply_rewrite, safe_search_rewrite
+from vaccine.proxy.store.errors import LogMissing
+from vaccine.proxy.store.records import Record, record_for
+from vaccine.proxy.store.requests import approvals_in_force
 
 log = logging.getLogger("vaccine")
 

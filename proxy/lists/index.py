@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import Problem
-from .listlayout import _BIT, INDEX_FILE, SOURCES_FILE, _checked_sources, _parse, _plan, _Planned
-
-# Importable from here as before the folder walk had its own module (the CLI, tests, bench).
-from .listlayout import UT1_NAMES as UT1_NAMES
-from .listlayout import Source as Source
-from .listlayout import _sources as _sources
-from .listlayout import list_files as list_files
-from .model import CATEGORIES
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.lists.layout import (
+    CATEGORY_BITS,
+    INDEX_FILE,
+    SOURCES_FILE,
+    Planned,
+    checked_sources,
+    parse_planned,
+    plan,
+)
+from vaccine.proxy.policy.model import CATEGORIES
 
 _MASK_BITS = len(CATEGORIES)
 
@@ -46,7 +48,7 @@ _SETS: dict[int, frozenset[str]] = {0: frozenset()}
 def _names(mask: int) -> frozenset[str]:
     s = _SETS.get(mask)
     if s is None:  # few distinct masks exist: each set is built once
-        s = _SETS[mask] = frozenset(c for c, b in _BIT.items() if mask & b)
+        s = _SETS[mask] = frozenset(c for c, b in CATEGORY_BITS.items() if mask & b)
     return s
 
 
@@ -142,21 +144,21 @@ class _Part:
 def _counts(masks: Counter[int], urls: dict[str, dict[str, int]]) -> dict[str, int]:
     for rules in urls.values():
         masks.update(rules.values())
-    return {c: sum(n for m, n in masks.items() if m & bit) for c, bit in _BIT.items()}
+    return {c: sum(n for m, n in masks.items() if m & bit) for c, bit in CATEGORY_BITS.items()}
 
 
-def _build(planned: list[_Planned]) -> _Part:
+def _build(planned: list[Planned]) -> _Part:
     urls: dict[str, dict[str, int]] = {}
     problems: list[Problem] = []
     keys: list[int] = []
-    for names, mask in _parse(planned, urls, problems):
+    for names, mask in parse_planned(planned, urls, problems):
         keys += _keys(names, mask)
     table = _Packed.build(keys)
     del keys
     return _Part(table, urls, _counts(Counter(table.masks), urls), problems)
 
 
-def _fingerprint(planned: list[_Planned]) -> str:
+def _fingerprint(planned: list[Planned]) -> str:
     files = []
     for p in planned:
         try:
@@ -241,8 +243,8 @@ class Compiled:
 def compile_index(directory: Path) -> Compiled:
     """Parse every list but local/ and write the index `load_lists` maps when it is current."""
     start = time.perf_counter()
-    sources = _checked_sources(directory)
-    planned = [p for p in _plan(directory, sources)[0] if not p.local]
+    sources = checked_sources(directory)
+    planned = [p for p in plan(directory, sources)[0] if not p.local]
     fingerprint = _fingerprint(planned)  # before reading: a change while parsing shows up
     part = _build(planned)
     path = _write_index(directory, fingerprint, part)
@@ -256,7 +258,7 @@ def compile_index(directory: Path) -> Compiled:
 _MEMO: dict[str, tuple[str, _Part, list[Problem]]] = {}
 
 
-def _compiled_part(directory: Path, planned: list[_Planned]) -> tuple[_Part, list[Problem]]:
+def _compiled_part(directory: Path, planned: list[Planned]) -> tuple[_Part, list[Problem]]:
     key, fingerprint = os.path.realpath(directory), _fingerprint(planned)
     memo = _MEMO.get(key)
     if memo is not None and memo[0] == fingerprint:
@@ -369,13 +371,13 @@ def load_lists(directory: Path) -> Lists:
     """Every list under `directory`. Raises ProblemsError only when the folder is missing or
     sources.yaml is invalid; junk lines and unknown names are warnings in `Lists.problems`."""
     directory = Path(directory)
-    sources = _checked_sources(directory)
-    planned, problems = _plan(directory, sources)
+    sources = checked_sources(directory)
+    planned, problems = plan(directory, sources)
     part, notes = _compiled_part(directory, [p for p in planned if not p.local])
     problems += notes + part.problems
     local: dict[bytes, int] = {}  # bytes: the lookup encodes the host once for both tables
     local_urls: dict[str, dict[str, int]] = {}
-    for names, mask in _parse([p for p in planned if p.local], local_urls, problems):
+    for names, mask in parse_planned([p for p in planned if p.local], local_urls, problems):
         for name in map(str.encode, names):
             local[name] = local.get(name, 0) | mask
     counts = _counts(Counter(local.values()), local_urls)

@@ -19,11 +19,11 @@ from datetime import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import model
-from .hosts import BadHost, normalise_host
+from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.policy import model
 
 if TYPE_CHECKING:
-    from .schema import Key
+    from vaccine.proxy.policy.schema import Key
 
 
 class Invalid(ValueError):

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .hosts import BadHost, is_ip, normalise_host, public_suffix, registrable_domain
+from vaccine.proxy.hosts import BadHost, is_ip, normalise_host, public_suffix, registrable_domain
 
 Engine = Literal["google", "bing", "duckduckgo", "yahoo", "youtube"]
 ENGINES: tuple[Engine, ...] = ("google", "bing", "duckduckgo", "yahoo", "youtube")

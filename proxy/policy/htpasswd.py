@@ -27,7 +27,7 @@ from pathlib import Path
 
 import bcrypt
 
-from .errors import Problem, ProblemsError
+from vaccine.proxy.errors import Problem, ProblemsError
 
 #: Cost of new hashes. Each new credential costs one hash on the proxy (then it is cached);
 #: 10 is OWASP's floor and stays well under 100 ms on a small home server.

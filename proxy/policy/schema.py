@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import model
-from .errors import Problem
-from .kinds import KINDS, Invalid, show
-from .yamlload import KeyPath, YamlDoc, breadcrumb
+from vaccine.proxy.errors import Problem
+from vaccine.proxy.policy import model
+from vaccine.proxy.policy.kinds import KINDS, Invalid, show
+from vaccine.proxy.policy.yamlload import KeyPath, YamlDoc, breadcrumb
 
 
 class _Invalid:
