@@ -1,27 +1,56 @@
-"""The decision: request facts + profile + lists + clock + usage in, a `Decision` out.
+"""The decision: request facts + profile + lists + clock + usage in, the whole verdict out.
 
-Pure: no I/O, no mitmproxy. The addon adapts flows to `Facts`; `vaccine explain`, the tests
-and the benchmarks call `decide` directly. The order of the rules is the contract's
-(PRODUCT.md, "How a request is decided"); the first rule that applies wins, and when the host
-appears in several forms (CONNECT target, SNI, Host header, URL) the strictest decision wins.
+Pure: no I/O, no mitmproxy. The addons adapt flows to `Facts` and carry out the `Decision`;
+`vaccine explain`, the tests and the benchmarks call `decide` directly, so all of them see
+exactly what the proxy does. The order of the rules is the contract's (PRODUCT.md, "How a
+request is decided"); the first rule that applies wins, and when the host appears in several
+forms (CONNECT target, SNI, Host header, URL) the strictest decision wins.
+
+A decision is not only allow/block: `treatment` says what happens to the connection or the
+request at the moment it was asked (`Facts.stage`) — refused at CONNECT or at the TLS
+ClientHello, decrypted, passed through untouched, answered with a page, rewritten for safe
+search, forwarded — taking in the device (`ca_installed`), the profile (`inspect`), the
+household (`never_decrypt`) and the set-up page that is always reachable.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from vaccine.proxy.hosts import BadHost, is_ip, normalise_host, suffixes
 from vaccine.proxy.lists.terms import EMPTY_TERMS, Terms, blocked_detail
+from vaccine.proxy.paths import ASK_PATH
 from vaccine.proxy.policy.model import Profile, Window
 from vaccine.proxy.search.engines import engine_of
 
 log = logging.getLogger(__name__)
 
 Action = Literal["allow", "block"]
+
+#: When the decision is asked: a CONNECT (the tunnel's target), a TLS ClientHello (the SNI and
+#: the address), or an HTTP request (plain, or inside a decrypted connection).
+Stage = Literal["connect", "handshake", "request"]
+
+#: What the proxy does, per stage:
+#: - connect: `refuse` (403, the tunnel never opens) or `tunnel` (open it; the handshake or
+#:   the requests inside are decided in turn);
+#: - handshake: `refuse` (the connection is closed), `intercept` (decrypt, then decide each
+#:   request) or `pass_through` (relay it encrypted and untouched);
+#: - request: `page` (the proxy answers 403 with `Decision.page`), `ask` (the block page's
+#:   "Ask a parent" form, answered by the proxy), `rewrite` (safe search forced), `forward`
+#:   (sent as it came) or `onboarding` (mitmproxy's set-up app answers).
+Treatment = Literal[
+    "refuse", "tunnel", "intercept", "pass_through", "page", "ask", "rewrite", "forward",
+    "onboarding",
+]  # fmt: skip
+
+#: Which page a blocked request is answered with.
+Page = Literal["block", "schedule", "times_up", "search"]
+_PAGES: dict[str, Page] = {"schedule": "schedule", "limits": "times_up", "search_terms": "search"}
 
 
 class ListIndex(Protocol):
@@ -45,6 +74,18 @@ class Facts:
     hosts: tuple[str, ...]
     path: str | None = None
     search: str | None = None
+    #: None: a request when there is a path, else a handshake (what `vaccine explain` of a
+    #: bare host name asks)
+    stage: Stage | None = None
+    #: for a request, the host exactly as mitmproxy's own apps compare it (`pretty_host`):
+    #: the onboarding app answers only that spelling of its name
+    app_host: str | None = None
+
+    @property
+    def moment(self) -> Stage:
+        if self.stage is not None:
+            return self.stage
+        return "request" if self.path is not None else "handshake"
 
 
 @dataclass(frozen=True)
@@ -70,10 +111,19 @@ class Decision:
     categories: frozenset[str] = frozenset()
     #: the decision needs to see inside TLS (a block page to show, a path or query to check)
     inspect: bool = False
+    #: what the proxy does with the connection or request (see `Treatment`)
+    treatment: Treatment = "forward"
+    #: the page a blocked request is answered with (treatment `page`)
+    page: Page | None = None
 
     @property
     def blocked(self) -> bool:
         return self.action == "block"
+
+    @property
+    def decrypted(self) -> bool:
+        """The proxy sees inside: an intercepted handshake, or any request (plain or inside)."""
+        return self.treatment not in ("refuse", "tunnel", "pass_through")
 
 
 def decide(
@@ -83,13 +133,94 @@ def decide(
     now: datetime,
     usage: Usage = NO_USAGE,
     terms: Terms = EMPTY_TERMS,
+    *,
+    never_decrypt: frozenset[str] = frozenset(),
+    onboarding_host: str | None = None,
 ) -> Decision:
-    """Decide one request. Never raises: an internal error blocks (fail closed)."""
+    """Decide one request, CONNECT or handshake. Never raises: an internal error blocks
+    (fail closed).
+
+    `never_decrypt` is settings.yaml's; `onboarding_host` is the set-up page's name (mitmproxy's
+    `onboarding_host`), or None when the set-up page is switched off.
+    """
+    stage = facts.moment
     try:
-        return _decide(facts, profile, lists, now, usage, terms)
+        onboarding = _onboarding(facts, stage, onboarding_host)
+        if onboarding is not None:
+            return onboarding
+        rules = _decide(facts, profile, lists, now, usage, terms)
+        return treat(rules, stage, profile, never_decrypt, facts.path)
     except Exception:  # fail closed, and say so
         log.exception("internal error while deciding; blocking")
-        return Decision("block", "error", "internal error while deciding (blocked to be safe)")
+        return fail_closed(stage)
+
+
+def fail_closed(stage: Stage) -> Decision:
+    """The verdict when deciding itself failed: blocked, and never relayed unseen."""
+    treatment: Treatment = "page" if stage == "request" else "refuse"
+    return Decision(
+        "block", "error", "internal error while deciding (blocked to be safe)",
+        treatment=treatment, page="block" if stage == "request" else None,
+    )  # fmt: skip
+
+
+def treat(
+    d: Decision,
+    stage: Stage,
+    profile: Profile,
+    never_decrypt: frozenset[str] = frozenset(),
+    path: str | None = None,
+) -> Decision:
+    """The rules' verdict with what happens to the connection at this stage."""
+    treatment: Treatment
+    page: Page | None = None
+    # Decrypting needs the device to trust our CA, and never touches banking, health, ...
+    can_intercept = profile.ca_installed and not (d.categories & never_decrypt)
+    if stage == "connect":
+        # A blocked host may still be tunnelled to show the page, when the page can be shown.
+        treatment = "refuse" if d.blocked and not can_intercept else "tunnel"
+    elif stage == "handshake":
+        if d.blocked:
+            treatment = "intercept" if can_intercept else "refuse"
+        else:
+            treatment = "intercept" if d.inspect and can_intercept else "pass_through"
+    elif path is not None and path.split("?", 1)[0] == ASK_PATH:
+        treatment = "ask"  # the proxy's own form; never forwarded, whatever the rules say
+    elif d.blocked:
+        treatment, page = "page", _PAGES.get(d.rule, "block")
+    elif d.rule == "safe_search":
+        treatment = "rewrite"
+    else:
+        treatment = "forward"
+    return replace(d, treatment=treatment, page=page)
+
+
+def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Decision | None:
+    """The set-up page (installing the CA) is always reachable, but only by its own name: a
+    handshake naming it beside another host (CONNECT mitm.it, SNI of a blocked site) and any
+    other spelling of it in a request (`MITM.IT.`, which mitmproxy's app would not answer and
+    would reach the network) are decided like any host."""
+    if not onboarding_host:
+        return None
+    if stage == "request":
+        if facts.app_host != onboarding_host:
+            return None
+        treatment: Treatment = "onboarding"
+    else:
+        named = [h for h in facts.hosts if h]
+        if not named:
+            return None
+        for h in named:
+            try:
+                if normalise_host(h) != onboarding_host:
+                    return None
+            except BadHost:
+                return None
+        treatment = "tunnel" if stage == "connect" else "intercept"
+    return Decision(
+        "allow", "onboarding", "the set-up page is always reachable", onboarding_host,
+        inspect=True, treatment=treatment,
+    )  # fmt: skip
 
 
 def _decide(

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide
 from vaccine.proxy.errors import Problem, ProblemsError
 from vaccine.proxy.lists.index import Lists, load_lists
 from vaccine.proxy.lists.layout import list_files
 from vaccine.proxy.lists.terms import Terms, load_terms
-from vaccine.proxy.paths import terms_dir
+from vaccine.proxy.paths import ONBOARDING_HOST, terms_dir
 from vaccine.proxy.policy.htpasswd import Htpasswd
 from vaccine.proxy.policy.identify import Identifier
 from vaccine.proxy.policy.load import load_policies
-from vaccine.proxy.policy.model import PolicySet
+from vaccine.proxy.policy.model import PolicySet, Profile
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -36,6 +38,22 @@ class Household:
     identifier: Identifier
     logins: Htpasswd | None
     fingerprint: Fingerprint
+
+    def decide(
+        self,
+        facts: Facts,
+        profile: Profile,
+        now: datetime,
+        usage: Usage = NO_USAGE,
+        *,
+        onboarding_host: str | None = ONBOARDING_HOST,
+    ) -> Decision:
+        """The decision with everything the household adds (lists, search terms,
+        `never_decrypt`): the one call the proxy and `vaccine explain` both make."""
+        return decide(
+            facts, profile, self.lists, now, usage, self.terms,
+            never_decrypt=self.policies.settings.never_decrypt, onboarding_host=onboarding_host,
+        )  # fmt: skip
 
 
 def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Household:

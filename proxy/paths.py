@@ -9,6 +9,11 @@ SYSTEM_POLICIES = Path("/etc/vaccine/policies")
 # Where mitmproxy keeps its CA by default is the user's home; ours can be moved with
 # --confdir or VACCINE_CONFDIR (tests always do).
 DEFAULT_CONFDIR = "~/.mitmproxy"
+#: The set-up page's name (mitmproxy's `onboarding_host` default).
+ONBOARDING_HOST = "mitm.it"
+#: Where the block page's "Ask a parent" form posts: a reserved path on the blocked host,
+#: answered by the proxy itself and never forwarded.
+ASK_PATH = "/.well-known/digital-vaccine/ask"
 
 
 def default_policies_dir() -> Path:

@@ -58,6 +58,7 @@ def test_the_proxy_process_loads_no_textual(tmp_path: Path) -> None:
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
+        "from vaccine.proxy.addons import default_addons\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual' "
         "or m.startswith('vaccine.dashboard'))\n"
         "print(bad); sys.exit(1 if bad else 0)\n"

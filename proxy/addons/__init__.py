@@ -1,0 +1,45 @@
+"""The proxy's mitmproxy addons, one concern each, assembled in hook order by
+`default_addons` (as mitmproxy's own `addons/__init__.py` does): the login is checked before
+anything is decided, the decision before the ask form and the log read its verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from vaccine.proxy.addons.approvals import Approvals
+from vaccine.proxy.addons.ask import AskParent
+from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.login import ProxyLogin
+from vaccine.proxy.addons.record import DecisionLog, Journal
+from vaccine.proxy.addons.reload import Reloader
+from vaccine.proxy.addons.shared import Shared
+from vaccine.proxy.askparent import AskDesk
+from vaccine.proxy.household import Household
+
+
+def default_addons(
+    household: Household,
+    *,
+    journal: Journal | None = None,
+    db_path: Path | None = None,
+    clock: Callable[[], datetime] = datetime.now,
+    lists_dir: Path | None = None,
+    watch_interval: float = 1.0,
+) -> list[object]:
+    """Every addon of `vaccine run`, sharing one `Shared`. Without `db_path` there is no ask
+    form and no approvals; with `watch_interval` 0 files are reloaded only on SIGHUP."""
+    shared = Shared(household, clock, journal.minutes_today if journal is not None else None)
+    addons: list[object] = [
+        ProxyLogin(shared),
+        PolicyDecision(shared),
+        AskParent(shared, AskDesk(db_path) if db_path is not None else None),
+        DecisionLog(shared, journal),
+    ]
+    if db_path is not None:
+        addons.append(Approvals(shared, db_path))
+    addons.append(
+        Reloader(shared, household.policies_dir, lists_dir, watch_interval, journal=journal)
+    )
+    return addons

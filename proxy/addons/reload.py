@@ -14,7 +14,8 @@ from pathlib import Path
 from mitmproxy import ctx
 
 from vaccine.proxy import wireguard
-from vaccine.proxy.addons.filter import Vaccine
+from vaccine.proxy.addons.record import Journal
+from vaccine.proxy.addons.shared import Shared
 from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.household import Fingerprint, fingerprint, load_household
 from vaccine.proxy.lists.layout import update_in_progress
@@ -27,9 +28,15 @@ def say(message: str) -> None:
 
 class Reloader:
     def __init__(
-        self, vaccine: Vaccine, policies_dir: Path, lists_dir: Path | None, interval: float = 1.0
+        self,
+        shared: Shared,
+        policies_dir: Path,
+        lists_dir: Path | None,
+        interval: float = 1.0,
+        journal: Journal | None = None,
     ) -> None:
-        self.vaccine = vaccine
+        self.shared = shared
+        self.journal = journal
         self.policies_dir = policies_dir
         self.lists_dir = lists_dir  # None: whatever settings.yaml names
         self.interval = interval
@@ -40,7 +47,7 @@ class Reloader:
     def running(self) -> None:
         ps = ctx.master.addons.get("proxyserver")
         addrs = ", ".join(f"{a[0] or '*'}:{a[1]}" for a in ps.listen_addrs()) if ps else "?"
-        h = self.vaccine.household
+        h = self.shared.household
         say(
             f"proxy running on {addrs} "
             f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
@@ -56,14 +63,14 @@ class Reloader:
             self._task.cancel()
 
     def _current(self) -> Fingerprint:
-        h = self.vaccine.household
+        h = self.shared.household
         return fingerprint(
             self.policies_dir, self.lists_dir or h.lists_dir, h.policies.settings.proxy_auth
         )
 
     def _look(self) -> tuple[bool, Fingerprint]:
         """(a lists update is at work, the inputs' fingerprint): file I/O, run in a thread."""
-        lists_dir = self.lists_dir or self.vaccine.household.lists_dir
+        lists_dir = self.lists_dir or self.shared.household.lists_dir
         return update_in_progress(lists_dir), self._current()
 
     async def _poll(self) -> None:
@@ -73,7 +80,7 @@ class Reloader:
                 busy, fp = await asyncio.to_thread(self._look)
                 if busy:  # `vaccine lists update` is at work: reload once, from its index
                     continue
-                if fp != self.vaccine.household.fingerprint and fp != self._failed:
+                if fp != self.shared.household.fingerprint and fp != self._failed:
                     await self.reload()
             except Exception as e:  # the watcher must never die: filtering goes on regardless
                 say(f"watching the policy files failed ({type(e).__name__}); will retry")
@@ -95,10 +102,9 @@ class Reloader:
                 self._failed = await asyncio.to_thread(self._current)
                 say(f"reload failed ({type(e).__name__}: {e}), keeping the last good policy")
                 return False
-            self.vaccine.swap(household)
-            journal = self.vaccine.journal
-            if journal is not None:
-                journal.retention_days = household.policies.settings.retention_days
+            self.shared.household = household
+            if self.journal is not None:
+                self.journal.retention_days = household.policies.settings.retention_days
             self._failed = None
             say(
                 f"reloaded ({len(household.policies.profiles)} profiles, "

@@ -117,9 +117,8 @@ async def _serve(
     from mitmproxy.addons import termlog
     from mitmproxy.tools.dump import DumpMaster
 
-    from vaccine.proxy.addons.filter import Vaccine
+    from vaccine.proxy.addons import default_addons
     from vaccine.proxy.addons.reload import Reloader
-    from vaccine.proxy.askparent import AskDesk
     from vaccine.proxy.store import LogWriter
 
     settings = household.policies.settings
@@ -140,9 +139,15 @@ async def _serve(
     # Problems on stderr, where a service manager or a parent's terminal expects them.
     master._termlog_addon = termlog.TermLog(out=sys.stderr)
     master.addons.add(master._termlog_addon)
-    vaccine = Vaccine(household, journal=journal, desk=AskDesk(db))
-    reloader = Reloader(vaccine, vaccine.household.policies_dir, args.lists, args.watch_interval)
-    master.addons.add(vaccine, reloader)
+    addons = default_addons(
+        household,
+        journal=journal,
+        db_path=db,
+        lists_dir=args.lists,
+        watch_interval=args.watch_interval,
+    )
+    master.addons.add(*addons)
+    reloader = next(a for a in addons if isinstance(a, Reloader))
     try:
         opts.update(
             listen_host=host,

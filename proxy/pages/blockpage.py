@@ -20,11 +20,10 @@ from typing import Any
 import yaml
 
 from vaccine.proxy.decision import Decision
+from vaccine.proxy.paths import ASK_PATH
 
 DEFAULT_LANGUAGE = "en"
 
-#: Where the form posts: a reserved path on the blocked host, answered by the proxy itself.
-ASK_PATH = "/.well-known/digital-vaccine/ask"
 #: Decisions a parent can sensibly approve for a site. Not an error or a malformed host (there
 #: is no site to name), not an IP literal (a parent cannot tell what it is), not a blocked
 #: search (the request names only the engine, and approving it would lift the search filter).

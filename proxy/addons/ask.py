@@ -1,0 +1,61 @@
+"""The block page's "Ask a parent" form, answered by the proxy on the blocked host itself.
+
+Only records a request (through `AskDesk`): nothing a child's device sends can approve
+anything. The form is never forwarded anywhere, whatever the rules said of the host.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http
+
+from vaccine.proxy.addons.decision import TAG, page_response
+from vaccine.proxy.addons.shared import Shared, Verdict
+from vaccine.proxy.askparent import AskDesk
+
+log = logging.getLogger("vaccine.ask")
+
+
+class AskParent:
+    def __init__(self, shared: Shared, desk: AskDesk | None) -> None:
+        self.shared = shared
+        self.desk = desk
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        verdict = flow.metadata.get(TAG)
+        if not isinstance(verdict, Verdict) or verdict.decision.treatment != "ask":
+            return
+        try:
+            flow.response = await self._answer(flow, verdict)
+        except Exception:
+            log.exception("error while answering the ask-a-parent form")
+            flow.response = http.Response.make(
+                500, b"The request could not be sent.\n", {"content-type": "text/plain"}
+            )
+
+    async def _answer(self, flow: http.HTTPFlow, verdict: Verdict) -> http.Response:
+        req = flow.request
+        headers = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
+        # The form is served on the blocked site itself; another site posting here would be
+        # asking in the child's name.
+        if req.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return http.Response.make(403, b"Requests come from the block page only.\n")
+        if self.desk is None:
+            return page_response(self.shared, verdict.decision)
+        settings = self.shared.household.policies.settings
+        status, page = await self.desk.handle(
+            method=req.method,
+            body=req.get_content(strict=False) or b"",
+            content_type=req.headers.get("content-type", ""),
+            profile=verdict.profile,
+            decision=verdict.decision,
+            now=self.shared.clock(),
+            language=settings.language,
+            help_line=settings.help_line,
+        )
+        if status == 405:
+            headers["allow"] = "POST"
+        return http.Response.make(status, page.encode("utf-8"), headers)

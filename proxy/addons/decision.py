@@ -1,0 +1,222 @@
+"""The policy decision, carried out: each CONNECT, TLS ClientHello and HTTP request is turned
+into `Facts`, decided by the pure `decide` (through `Shared.decide`), tagged, and its
+`treatment` done — nothing here chooses what happens, it only does it.
+
+- `http_connect` (regular mode): `refuse` answers the CONNECT 403; `tunnel` lets it open.
+- `next_layer`: sees the ClientHello before anything is decrypted; `refuse` closes the
+  connection (a blocked SNI or, in transparent modes, address that may not be intercepted).
+- `tls_clienthello`: `pass_through` relays the connection untouched; `intercept` decrypts.
+- `requestheaders` / `request`: `page` answers 403 with the page, `rewrite` forces safe
+  search, `forward` sends it on; the body of a POST search is decided again once it is here.
+
+The verdict goes on `flow.metadata[TAG]` (the ask form reads it) and, once final, on
+`flow.metadata[TO_LOG]` or the connection's `pending` list, where the decision log takes it.
+
+mitmproxy only logs exceptions raised in hooks and lets the traffic through, so every hook
+catches its own errors and blocks (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http, tls
+from mitmproxy.proxy import commands, events, layer, mode_specs
+from mitmproxy.proxy.context import Context
+from mitmproxy.proxy.layers import ClientTLSLayer
+from mitmproxy.proxy.layers.tls import parse_client_hello
+
+from vaccine.proxy.addons.shared import Shared, Verdict
+from vaccine.proxy.decision import Decision, Facts, fail_closed
+from vaccine.proxy.pages import blockpage
+from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.search.engines import engine_of, extract_query
+from vaccine.proxy.search.safesearch import apply_rewrite, safe_search_rewrite
+
+log = logging.getLogger("vaccine")
+
+#: flow.metadata keys: the verdict of the request, and the same once it is final and unlogged
+TAG = "vaccine"
+TO_LOG = "vaccine_log"
+
+#: Modes in which the proxy's idea of the server address is the name the client asked for.
+#: In the others (transparent, WireGuard, local) it is only the destination IP.
+_ASKED_BY_NAME = (mode_specs.RegularMode, mode_specs.UpstreamMode, mode_specs.Socks5Mode)
+
+
+class _Refuse(layer.Layer):
+    """A layer that closes the client connection at once (a blocked SNI we may not intercept)."""
+
+    def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
+        yield commands.CloseConnection(self.context.client)
+
+
+def page_response(shared: Shared, decision: Decision) -> http.Response:
+    settings = shared.household.policies.settings
+    body = blockpage.render(decision, language=settings.language, help_line=settings.help_line)
+    return http.Response.make(
+        403,
+        body.encode("utf-8"),
+        {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"},
+    )
+
+
+class PolicyDecision:
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+
+    # -- connections -----------------------------------------------------------------------
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        try:
+            host = flow.request.host
+            state = self.shared.conn(flow.client_conn)
+            state.connect_host = host
+            profile = self.shared.profile_for(flow.client_conn)
+            decision = self.shared.decide(profile, Facts((host,), stage="connect"))
+            flow.metadata[TAG] = Verdict(profile, decision)
+            if decision.treatment == "refuse":
+                state.pending.append(Verdict(profile, decision, "blocked"))
+                flow.response = http.Response.make(
+                    403,
+                    b"Blocked by Digital Vaccine.\n",
+                    {"content-type": "text/plain; charset=utf-8"},
+                )
+        except Exception:
+            log.exception("error while checking a CONNECT; refusing it")
+            flow.response = http.Response.make(403, b"Blocked (internal error).\n")
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        # Only a layer stack about to handle a client's TLS handshake concerns us.
+        if not _handles_client_tls(nextlayer.layer):
+            return
+        try:
+            try:
+                hello = parse_client_hello(nextlayer.data_client())
+            except ValueError:
+                hello = None
+            sni = hello.sni if hello else None
+            verdict = self._handshake(nextlayer.context, sni)
+            if verdict.decision.treatment == "refuse":
+                self.shared.conn(nextlayer.context.client).pending.append(
+                    Verdict(verdict.profile, verdict.decision, "blocked")
+                )
+                nextlayer.layer = _Refuse(nextlayer.context)
+        except Exception:
+            log.exception("error while checking a TLS handshake; closing it")
+            nextlayer.layer = _Refuse(nextlayer.context)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        try:
+            verdict = self._handshake(data.context, data.client_hello.sni)
+            # `refuse` was carried out in next_layer; should it ever not have been,
+            # intercepting (a certificate error) is still safer than passing through.
+            if verdict.decision.treatment == "pass_through":
+                data.ignore_connection = True
+                self.shared.conn(data.context.client).pending.append(
+                    Verdict(verdict.profile, verdict.decision, "passed-through")
+                )
+        except Exception:
+            # Intercepting is the safe side: the HTTP hooks then decide each request, and a
+            # device without the CA sees a certificate error instead of the site.
+            log.exception("error while checking a TLS ClientHello; intercepting")
+
+    def _handshake(self, context: Context, sni: str | None) -> Verdict:
+        profile = self.shared.profile_for(context.client)
+        facts = Facts(self._tls_hosts(context, sni), stage="handshake")
+        return Verdict(profile, self.shared.decide(profile, facts))
+
+    def _tls_hosts(self, context: Context, sni: str | None) -> tuple[str, ...]:
+        client, server = context.client, context.server
+        state = self.shared.conns.get(client.id)
+        hosts: list[str | None] = [sni]
+        if state and state.connect_host:
+            hosts.append(state.connect_host)
+        elif server.address and (isinstance(client.proxy_mode, _ASKED_BY_NAME) or not sni):
+            # Transparent modes: the address is a name the client asked for only when there
+            # is nothing better; without SNI, the address is all we know (and is blocked).
+            hosts.append(server.address[0])
+        return tuple(h for h in hosts if h)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        try:
+            profile = self.shared.profile_for(flow.client_conn)
+            decision = self._decide_request(flow, profile, None)
+            flow.metadata[TAG] = Verdict(profile, decision)
+            if decision.treatment == "page":
+                self._page(flow, profile, decision)
+        except Exception:
+            log.exception("error while checking a request; blocking it")
+            flow.response = page_response(self.shared, fail_closed("request"))
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        """The body is here: searches sent in it are checked, and safe search is forced."""
+        if flow.response or flow.error or not flow.live:
+            return
+        verdict = flow.metadata.get(TAG)
+        if not isinstance(verdict, Verdict):
+            return
+        try:
+            profile, decision = verdict.profile, verdict.decision
+            if decision.treatment in ("ask", "onboarding"):
+                return  # answered by the ask form / mitmproxy's set-up app
+            req = flow.request
+            if profile.search_terms and req.method == "POST" and req.raw_content:
+                decision = self._decide_request(flow, profile, req.get_content(strict=False))
+                flow.metadata[TAG] = Verdict(profile, decision)
+                if decision.treatment == "page":
+                    self._page(flow, profile, decision)
+                    return
+            outcome = "allowed"
+            if decision.treatment == "rewrite":
+                engine = engine_of(decision.host)
+                if engine is not None:
+                    rewrite = safe_search_rewrite(engine, req.method, req.path, req.headers)
+                    if apply_rewrite(req, rewrite):
+                        outcome = "rewritten"
+            flow.metadata[TO_LOG] = Verdict(profile, decision, outcome)
+        except Exception:
+            log.exception("error while checking a request; blocking it")
+            flow.response = page_response(self.shared, fail_closed("request"))
+
+    def _decide_request(
+        self, flow: http.HTTPFlow, profile: Profile, body: bytes | None
+    ) -> Decision:
+        req = flow.request
+        state = self.shared.conns.get(flow.client_conn.id)
+        raw = (
+            req.host,
+            req.host_header,
+            flow.client_conn.sni,
+            state.connect_host if state else None,
+        )
+        hosts = tuple(h for h in raw if h)
+        search = None
+        if profile.search_terms:
+            engine = engine_of(req.host) or engine_of(req.host_header or "")
+            if engine is not None:
+                ctype = req.headers.get("content-type", "")
+                search = extract_query(engine, req.path, body, ctype)
+        facts = Facts(hosts, req.path, search, stage="request", app_host=req.pretty_host)
+        return self.shared.decide(profile, facts)
+
+    def _page(self, flow: http.HTTPFlow, profile: Profile, decision: Decision) -> None:
+        flow.response = page_response(self.shared, decision)
+        flow.metadata[TO_LOG] = Verdict(profile, decision, "blocked")
+
+
+def _handles_client_tls(lay: layer.Layer | None) -> bool:
+    """Is this layer (or the layer it stacks on, e.g. ServerTLS → ClientTLS) a client TLS one?"""
+    for _ in range(3):
+        if lay is None:
+            return False
+        if isinstance(lay, ClientTLSLayer):
+            return True
+        lay = getattr(lay, "child_layer", None)
+    return False

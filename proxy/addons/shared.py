@@ -1,0 +1,86 @@
+"""What the addons share: the household in force, the parents' approvals, each client
+connection's login and CONNECT target, and the verdicts waiting to be logged.
+
+One `Shared` is made by `default_addons` and handed to every addon. The household and the
+approvals are replaced whole (a reload, a poll), never mutated, so a hook sees one or the
+other, never half of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mitmproxy import connection, ctx
+
+from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage
+from vaccine.proxy.household import Household
+from vaccine.proxy.policy.model import Profile
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One decision and the profile it was made for, as tagged on a flow or a connection;
+    `outcome` (blocked, allowed, rewritten, passed-through) once it is final for the log."""
+
+    profile: Profile
+    decision: Decision
+    outcome: str | None = None
+
+
+@dataclass
+class ConnState:
+    """What one client connection told us before its requests: its login and CONNECT target,
+    and a connection-level verdict (CONNECT refused, handshake refused or passed through)
+    that the decision log has not yet taken."""
+
+    user: str | None = None
+    connect_host: str | None = None
+    pending: list[Verdict] = field(default_factory=list)
+
+
+class Shared:
+    def __init__(
+        self,
+        household: Household,
+        clock: Callable[[], datetime] = datetime.now,
+        minutes_today: Callable[[str], dict[str, int]] | None = None,
+    ) -> None:
+        self.household = household  # replaced whole by the reloader
+        self.clock = clock
+        #: profile → domain → until (None: always), replaced whole by the approvals poller
+        self.approvals: dict[str, dict[str, datetime | None]] = {}
+        #: active minutes per category today for a profile (the decision log's snapshot)
+        self.minutes_today = minutes_today
+        self.conns: dict[str, ConnState] = {}
+
+    def conn(self, client: connection.Client) -> ConnState:
+        return self.conns.setdefault(client.id, ConnState())
+
+    def profile_for(self, client: connection.Client) -> Profile:
+        h = self.household
+        state = self.conns.get(client.id)
+        mode = client.proxy_mode
+        identity = h.identifier.identify(
+            user=state.user if state else None,
+            peer=client.peername[0] if client.peername else "",
+            listen_port=mode.listen_port(ctx.options.listen_port),
+            mode_spec=mode.full_spec,
+        )
+        return h.policies.profiles[identity.profile_id]
+
+    def usage(self, profile: Profile) -> Usage:
+        approvals = self.approvals.get(profile.id)
+        minutes = self.minutes_today(profile.id) if profile.limits and self.minutes_today else {}
+        if not approvals and not minutes:
+            return NO_USAGE
+        return Usage(approvals=approvals or {}, minutes_today=minutes)
+
+    def decide(self, profile: Profile, facts: Facts) -> Decision:
+        """The household's decision, exactly as `vaccine explain` computes it."""
+        opts = ctx.options
+        onboarding = opts.onboarding_host if opts.onboarding else None
+        return self.household.decide(
+            facts, profile, self.clock(), self.usage(profile), onboarding_host=onboarding
+        )

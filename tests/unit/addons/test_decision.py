@@ -1,0 +1,190 @@
+"""vaccine.proxy.addons.decision: each hook carries out the pure decision's treatment."""
+
+from __future__ import annotations
+
+import pytest
+from mitmproxy.proxy import context as pcontext
+from mitmproxy.proxy import mode_specs
+from mitmproxy.proxy.layers.tls import parse_client_hello
+from mitmproxy.test import taddons, tflow, tutils
+
+from vaccine.proxy.addons.decision import TAG, TO_LOG, PolicyDecision
+from vaccine.proxy.addons.shared import Shared, Verdict
+
+from .conftest import client_hello, hello_data
+
+
+@pytest.fixture
+def addon(shared: Shared) -> PolicyDecision:
+    return PolicyDecision(shared)
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("example.com", None),
+        ("adultsite.com", 403),
+        ("WWW.ADULTSITE.COM.", 403),
+        ("10.1.2.3", 403),
+        ("mitm.it", None),  # onboarding is always reachable
+    ],
+)
+def test_requestheaders_blocks_with_the_block_page(
+    addon: PolicyDecision, tctx: taddons.context, host: str, status: int | None
+) -> None:
+    f = tflow.tflow(req=tutils.treq(host=host, path="/secret-path?q=secret-term"))
+    addon.requestheaders(f)
+    if status is None:
+        assert f.response is None
+        return
+    assert f.response is not None and f.response.status_code == status
+    page = f.response.get_text() or ""
+    assert "text/html" in f.response.headers["content-type"]
+    assert "secret" not in page  # the page names the site, never the path or query
+    assert "Childline 0800 1111" in page
+    logged = f.metadata[TO_LOG]
+    assert isinstance(logged, Verdict) and logged.outcome == "blocked"
+
+
+def test_onboarding_only_under_its_exact_name(addon: PolicyDecision, tctx: taddons.context) -> None:
+    f = tflow.tflow(req=tutils.treq(host="mitm.it"))
+    addon.requestheaders(f)
+    assert f.metadata[TAG].decision.treatment == "onboarding"
+    f = tflow.tflow(req=tutils.treq(host="mitm.it"))
+    f.request.headers["host"] = "MITM.IT."  # mitmproxy's app would not answer: decided
+    addon.requestheaders(f)
+    assert f.metadata[TAG].decision.treatment != "onboarding"
+
+
+def test_a_host_header_that_disagrees_with_the_url_is_decided_too(
+    addon: PolicyDecision, tctx: taddons.context
+) -> None:
+    f = tflow.tflow(req=tutils.treq(host="example.com"))
+    f.request.headers["host"] = "adultsite.com"
+    addon.requestheaders(f)
+    assert f.response is not None and f.response.status_code == 403
+
+
+def test_an_error_inside_a_hook_blocks(
+    addon: PolicyDecision, shared: Shared, tctx: taddons.context
+) -> None:
+    class Broken:
+        def identify(self, **_: object) -> None:
+            raise RuntimeError("boom")
+
+    shared.household = shared.household.__class__(
+        **{**shared.household.__dict__, "identifier": Broken()}
+    )
+    f = tflow.tflow(req=tutils.treq(host="example.com"))
+    addon.requestheaders(f)
+    assert f.response is not None and f.response.status_code == 403
+    f = tflow.tflow(req=tutils.treq(method=b"CONNECT", host="example.com", port=443))
+    addon.http_connect(f)
+    assert f.response is not None and f.response.status_code == 403
+
+
+def test_connect_refused_only_when_the_device_cannot_see_a_page(
+    addon: PolicyDecision, shared: Shared, tctx: taddons.context
+) -> None:
+    f = tflow.tflow(req=tutils.treq(method=b"CONNECT", host="adultsite.com", port=443))
+    addon.http_connect(f)
+    assert f.response is None  # guest has the CA: intercepted later, to show the page
+    assert f.metadata[TAG].decision.treatment == "tunnel"
+
+    f = tflow.tflow(req=tutils.treq(method=b"CONNECT", host="adultsite.com", port=443))
+    f.client_conn.proxy_mode = f.client_conn.proxy_mode.parse("regular@8099")
+    addon.http_connect(f)
+    assert f.response is not None and f.response.status_code == 403
+    (pending,) = shared.conns[f.client_conn.id].pending
+    assert pending.outcome == "blocked"
+
+
+@pytest.mark.parametrize(
+    ("sni", "port", "ignored"),
+    [
+        ("example.com", 0, True),  # allowed: passed through untouched
+        ("adultsite.com", 0, False),  # blocked: intercepted to show the page
+        ("sites.example.org", 0, False),  # a URL entry: the path decides, so decrypt
+        ("example.com", 8098, False),  # inspect: everything
+        ("mybank.com", 8098, True),  # ... except never_decrypt categories
+        ("sites.example.org", 8099, True),  # no CA on the device: never intercepted
+        ("mitm.it", 8099, False),  # the set-up page, even on a device without the CA
+    ],
+)
+def test_tls_clienthello_passes_through_what_needs_no_look_inside(
+    addon: PolicyDecision, tctx: taddons.context, sni: str, port: int, ignored: bool
+) -> None:
+    data = hello_data(tctx, sni, port)
+    addon.tls_clienthello(data)
+    assert data.ignore_connection is ignored
+
+
+def test_an_approval_in_force_lets_the_site_through(
+    addon: PolicyDecision, shared: Shared, tctx: taddons.context
+) -> None:
+    shared.approvals = {"guest": {"adultsite.com": None}}
+    f = tflow.tflow(req=tutils.treq(host="www.adultsite.com"))
+    addon.requestheaders(f)
+    assert f.response is None
+
+
+def test_a_daily_limit_used_up_answers_the_times_up_page(
+    addon: PolicyDecision, tctx: taddons.context, journal: object
+) -> None:
+    journal.minutes = {"limited": {"games": 60}}  # type: ignore[attr-defined]
+    f = tflow.tflow(req=tutils.treq(host="games.com"))
+    f.client_conn.proxy_mode = f.client_conn.proxy_mode.parse("regular@8097")
+    addon.requestheaders(f)
+    assert f.response is not None and f.response.status_code == 403
+    assert f.metadata[TAG].decision.page == "times_up"
+
+
+@pytest.mark.parametrize(
+    ("mode", "sni", "address", "hosts"),
+    [
+        # transparent/WireGuard: the address is only a destination IP, the SNI is what was asked
+        ("transparent", "example.com", "93.184.216.34", ("example.com",)),
+        ("wireguard", "example.com", "93.184.216.34", ("example.com",)),
+        # no SNI at all: the address is all there is (and an address alone is blocked)
+        ("transparent", None, "93.184.216.34", ("93.184.216.34",)),
+        # regular/SOCKS: the server address is the name the client asked for
+        ("socks5", "example.com", "adultsite.com", ("example.com", "adultsite.com")),
+    ],
+)
+def test_which_names_a_tls_handshake_is_decided_on(
+    addon: PolicyDecision,
+    tctx: taddons.context,
+    mode: str,
+    sni: str | None,
+    address: str,
+    hosts: tuple[str, ...],
+) -> None:
+    client = tflow.tclient_conn()
+    client.proxy_mode = mode_specs.ProxyMode.parse(mode)
+    ctx = pcontext.Context(client, tctx.options)
+    ctx.server.address = (address, 443)
+    assert addon._tls_hosts(ctx, sni) == hosts
+
+
+@pytest.mark.parametrize(
+    ("sni", "address", "ignored"),
+    [
+        ("example.com", "93.184.216.34", True),
+        ("adultsite.com", "93.184.216.34", False),  # blocked by SNI: intercepted for the page
+        ("", "93.184.216.34", False),  # no SNI: an address only, blocked
+    ],
+)
+def test_transparent_mode_decides_on_the_sni(
+    addon: PolicyDecision, tctx: taddons.context, sni: str, address: str, ignored: bool
+) -> None:
+    from mitmproxy import tls
+
+    client = tflow.tclient_conn()
+    client.proxy_mode = mode_specs.ProxyMode.parse("transparent")
+    ctx = pcontext.Context(client, tctx.options)
+    ctx.server.address = (address, 443)
+    hello = parse_client_hello(client_hello(sni or None))
+    assert hello is not None and hello.sni == (sni or None)
+    data = tls.ClientHelloData(ctx, hello)
+    addon.tls_clienthello(data)
+    assert data.ignore_connection is ignored

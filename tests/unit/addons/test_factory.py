@@ -1,0 +1,28 @@
+"""vaccine.proxy.addons.default_addons: every concern once, in hook order, sharing one state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaccine.proxy.addons import default_addons
+from vaccine.proxy.addons.approvals import Approvals
+from vaccine.proxy.addons.ask import AskParent
+from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.login import ProxyLogin
+from vaccine.proxy.addons.record import DecisionLog
+from vaccine.proxy.addons.reload import Reloader
+from vaccine.proxy.household import Household
+
+from .conftest import FakeJournal
+
+
+def test_order_and_shared_state(household: Household, journal: FakeJournal, tmp_path: Path) -> None:
+    addons = default_addons(household, journal=journal, db_path=tmp_path / "v.db")
+    kinds = [type(a) for a in addons]
+    assert kinds == [ProxyLogin, PolicyDecision, AskParent, DecisionLog, Approvals, Reloader]
+    assert len({id(a.shared) for a in addons}) == 1  # type: ignore[attr-defined]
+
+
+def test_without_a_log_there_is_no_poller(household: Household) -> None:
+    kinds = [type(a) for a in default_addons(household)]
+    assert Approvals not in kinds and AskParent in kinds
