@@ -32,12 +32,11 @@ from vaccine.proxy.hosts import registrable_domain
 from vaccine.proxy.pages import blockpage
 from vaccine.proxy.pages.blockpage import ASK_PATH, MAX_MESSAGE, askable
 from vaccine.proxy.policy.edit import add_allowed_domain
-from vaccine.proxy.policy.kinds import KINDS, Invalid
 from vaccine.proxy.policy.load import load_policies
 from vaccine.proxy.policy.model import CATEGORIES, Profile
-from vaccine.proxy.policy.schema import Key
 from vaccine.proxy.store import requests as store
 from vaccine.proxy.store.requests import AccessRequest, AddResult
+from vaccine.proxy.util.words import format_minutes, parse_minutes
 
 __all__ = [
     "ASK_PATH",
@@ -217,8 +216,7 @@ class Duration:
     def __str__(self) -> str:
         if self.kind != "minutes":
             return self.kind
-        h, m = divmod(self.minutes, 60)
-        return f"{h}h{m}m" if h and m else f"{h}h" if h else f"{m}m"
+        return format_minutes(self.minutes)
 
 
 DEFAULT_DURATION = Duration("minutes", 60)
@@ -229,11 +227,8 @@ def parse_duration(text: str) -> Duration:
     word = text.strip().lower()
     if word in ("today", "always"):
         return Duration(word)  # type: ignore[arg-type]
-    try:
-        minutes = int(KINDS["duration"].convert(Key("for", "duration", ""), word))
-    except Invalid:
-        minutes = 0
-    if minutes <= 0:
+    minutes = parse_minutes(word) or 0
+    if not 0 < minutes <= 24 * 60:
         raise BadDuration(
             f"{text!r} is not a duration: use 15m, 1h, today or always (or e.g. 30m, 2h)"
         )

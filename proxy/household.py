@@ -7,7 +7,6 @@ problem the caller keeps the old one and reports every `FILE:LINE: message`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +21,7 @@ from vaccine.proxy.policy.htpasswd import Htpasswd
 from vaccine.proxy.policy.identify import Identifier
 from vaccine.proxy.policy.load import load_policies
 from vaccine.proxy.policy.model import PolicySet, Profile
-
-Fingerprint = tuple[tuple[str, int, int], ...]
+from vaccine.proxy.util.files import Fingerprint, fingerprint
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,12 @@ class Household:
 def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Household:
     """Load policies, lists and logins; raise ProblemsError with every problem found."""
     problems: list[Problem] = []
+    # Each part's fingerprint is taken before that part is read, so an edit made while
+    # loading is a change at the next poll, never missed.
+    fp_policies = fingerprint(policy_files(policies_dir))
     policies = load_policies(policies_dir)  # nothing else can be checked without it
     lists_dir = lists_dir or policies.settings.blocklists
-    # Taken before reading, so an edit made while loading is seen by the next poll.
-    fp = fingerprint(policies_dir, lists_dir, policies.settings.proxy_auth)
+    fp = fp_policies + fingerprint(other_inputs(lists_dir, policies.settings.proxy_auth))
     try:
         lists = load_lists(lists_dir)
     except ProblemsError as e:
@@ -89,13 +89,15 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
     )
 
 
-def fingerprint(
-    policies_dir: Path, lists_dir: Path | None, proxy_auth: Path | None = None
-) -> Fingerprint:
-    """(path, size, mtime) of every input file: cheap enough to poll every second."""
+def policy_files(policies_dir: Path) -> list[Path]:
+    if not policies_dir.is_dir():
+        return []
+    return sorted(p for p in policies_dir.iterdir() if p.is_file())
+
+
+def other_inputs(lists_dir: Path | None, proxy_auth: Path | None) -> list[Path]:
+    """The list files, the search-term lists and the logins file."""
     paths: list[Path] = []
-    if policies_dir.is_dir():
-        paths += sorted(p for p in policies_dir.iterdir() if p.is_file())
     if lists_dir is not None and lists_dir.is_dir():
         paths += list_files(lists_dir)
         terms = terms_dir(lists_dir)
@@ -103,12 +105,11 @@ def fingerprint(
             paths += sorted(terms.glob("*.txt"))
     if proxy_auth is not None:
         paths.append(proxy_auth)
-    out = []
-    for p in paths:
-        try:
-            st = os.stat(p)
-        except OSError:
-            out.append((str(p), -1, -1))
-            continue
-        out.append((str(p), st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return paths
+
+
+def inputs_fingerprint(
+    policies_dir: Path, lists_dir: Path | None, proxy_auth: Path | None = None
+) -> Fingerprint:
+    """Every input file's fingerprint, as `load_household` takes it (the reloader polls it)."""
+    return fingerprint(policy_files(policies_dir) + other_inputs(lists_dir, proxy_auth))

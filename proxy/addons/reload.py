@@ -17,8 +17,9 @@ from vaccine.proxy import wireguard
 from vaccine.proxy.addons.record import Journal
 from vaccine.proxy.addons.shared import Shared
 from vaccine.proxy.errors import ProblemsError
-from vaccine.proxy.household import Fingerprint, fingerprint, load_household
+from vaccine.proxy.household import inputs_fingerprint, load_household
 from vaccine.proxy.lists.layout import update_in_progress
+from vaccine.proxy.util.files import Fingerprint
 
 
 def say(message: str) -> None:
@@ -64,7 +65,7 @@ class Reloader:
 
     def _current(self) -> Fingerprint:
         h = self.shared.household
-        return fingerprint(
+        return inputs_fingerprint(
             self.policies_dir, self.lists_dir or h.lists_dir, h.policies.settings.proxy_auth
         )
 

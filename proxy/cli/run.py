@@ -14,6 +14,7 @@ from vaccine.proxy.errors import ProblemsError, VaccineError
 if TYPE_CHECKING:
     from vaccine.proxy.household import Household
 from vaccine.proxy.paths import default_confdir, default_policies_dir
+from vaccine.proxy.util.words import parse_host_port
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +48,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    parsed = parse_host_port(value)
+    if parsed is None:
         raise VaccineError(f"--listen wants HOST:PORT, e.g. 0.0.0.0:8080, not {value!r}")
-    return host.strip("[]"), int(port)
+    return parsed
 
 
 def listeners(listen_port: int, modes: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from vaccine.proxy.errors import Problem
 from vaccine.proxy.policy.model import CATEGORIES
+from vaccine.proxy.util.words import did_you_mean
 
 FORMATS = ("ut1", "hosts", "plain", "adblock")
 _SOURCE_KEYS = ("url", "format", "into", "categories", "category", "description", "license")
@@ -90,7 +91,7 @@ class _SourcesChecker:
             return {}
         for key in data:
             if key != "sources":
-                self.problem((str(key),), f"unknown key{_suggest(str(key), ('sources',))}")
+                self.problem((str(key),), f"unknown key{did_you_mean(str(key), ('sources',))}")
         raw = data.get("sources") or {}
         if not isinstance(raw, dict):
             self.problem(("sources",), "expected a map of source names")
@@ -121,7 +122,7 @@ class _SourcesChecker:
         bad = len(self.problems)
         for key in spec:
             if key not in _SOURCE_KEYS:
-                self.problem((*at, str(key)), f"unknown key{_suggest(str(key), _SOURCE_KEYS)}")
+                self.problem((*at, str(key)), f"unknown key{did_you_mean(str(key), _SOURCE_KEYS)}")
         fmt = spec.get("format")
         if fmt not in FORMATS:
             self.problem((*at, "format"), f"must be one of {', '.join(FORMATS)}")
@@ -173,15 +174,8 @@ class _SourcesChecker:
         out = []
         for v in items:
             if not isinstance(v, str) or v not in CATEGORIES:
-                hint = _suggest(str(v), CATEGORIES) if isinstance(v, str) else ""
+                hint = did_you_mean(str(v), CATEGORIES) if isinstance(v, str) else ""
                 self.problem(at, f"{v!r} is not a category{hint}")
             else:
                 out.append(v)
         return tuple(out)
-
-
-def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""

@@ -18,13 +18,9 @@ saying what to add by hand.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vaccine.proxy.errors import VaccineError
 from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.util.files import write_atomically
 
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -62,15 +59,15 @@ def add_allowed_domain(
     new_text = with_allowed_domain(text, domain, inherited, file=str(profile_file))
     if new_text is None:
         return False
-    _write_atomically(target, new_text.encode("utf-8"))
+    write_atomically(target, new_text.encode("utf-8"))
     if validate:
         try:
             problem = _household_problem(profile_file, domain)
         except BaseException:
-            _write_atomically(target, original)
+            write_atomically(target, original)
             raise
         if problem:
-            _write_atomically(target, original)
+            write_atomically(target, original)
             raise PolicyEditError(
                 f"adding {domain} to {profile_file} would break the policies, so the file was "
                 f"left as it was:\n{problem}"
@@ -263,26 +260,6 @@ def _household_problem(profile_file: Path, domain: str) -> str:
     if profile is None or domain not in profile.allow_domains:
         return f"{profile_file}: the profile does not list {domain} in allow.domains after the edit"
     return ""
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Replace `target` in one step, keeping its mode (and owner, when allowed)."""
-    st = target.stat()
-    # A leading dot: the policy loader skips it, should it ever see it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        with contextlib.suppress(OSError, AttributeError):  # only root may give it away
-            os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _first_line(e: Exception) -> str:

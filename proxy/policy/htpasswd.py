@@ -12,14 +12,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
 import os
 import re
 import secrets
-import stat
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,6 +25,7 @@ from pathlib import Path
 import bcrypt
 
 from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.util.files import write_atomically
 
 #: Cost of new hashes. Each new credential costs one hash on the proxy (then it is cached);
 #: 10 is OWASP's floor and stays well under 100 ms on a small home server.
@@ -248,9 +246,8 @@ def set_password(path: Path, user: str, password: str, *, rounds: int | None = N
     path = Path(os.path.realpath(path))  # edit the target of a symlink, not the link
     try:
         old_text = path.read_text(encoding="utf-8-sig")
-        st: os.stat_result | None = path.stat()
     except FileNotFoundError:
-        old_text, st = "", None
+        old_text = ""
     lines: list[str] = []
     added = True
     for line in old_text.splitlines(keepends=True):
@@ -265,34 +262,5 @@ def set_password(path: Path, user: str, password: str, *, rounds: int | None = N
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
         lines.append(entry)
-    _write_atomically(path, "".join(lines), st)
+    write_atomically(path, "".join(lines).encode("utf-8"))
     return added
-
-
-def _write_atomically(path: Path, text: str, old: os.stat_result | None) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if old is not None:
-                # Keep an existing file's permissions and owner: a group-readable file or one
-                # owned by the proxy's service user must stay readable by the proxy.
-                os.fchmod(f.fileno(), stat.S_IMODE(old.st_mode))
-                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(f.fileno(), old.st_uid, old.st_gid)
-            # mkstemp already made the file 0600, so a new file never exists world-readable.
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    # So that the rename itself survives a power cut; not every file system allows it.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -29,6 +29,7 @@ from typing import Literal
 
 from vaccine.proxy.errors import Problem
 from vaccine.proxy.policy.model import Device, Network, PolicySet, Profile
+from vaccine.proxy.util.words import split_mode
 
 How = Literal["login", "address", "port", "mode", "unknown_devices"]
 
@@ -55,18 +56,14 @@ def canonical_mode(spec: str) -> str:
     default, because `listen_port` options can move it and a wrong match would put a child
     under someone else's policy, while a missed one only falls back to `unknown_devices`.
     """
-    spec = spec.strip()
-    head, _, listen = spec.rpartition("@")
-    if not head:
-        head, listen = listen, ""
+    head, host, port = split_mode(spec)
     name, sep, data = head.partition(":")
     out = name.lower() + sep + data
-    if listen:
-        host, _, port = listen.rpartition(":")
-        if not port.isdigit():
-            return spec  # mitmproxy refuses it, so it can never match a real connection
+    if "@" in spec:
+        if port is None:
+            return spec.strip()  # mitmproxy refuses it, so it can never match a connection
         host = "" if host in _WILDCARD_HOSTS else host
-        out += f"@{host}:{int(port)}" if host else f"@{int(port)}"
+        out += f"@{host}:{port}" if host else f"@{port}"
     return out
 
 

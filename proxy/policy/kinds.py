@@ -9,7 +9,6 @@ guess could change what gets blocked (a URL where a domain belongs, a duration w
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import re
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 from vaccine.proxy.hosts import BadHost, normalise_host
 from vaccine.proxy.policy import model
+from vaccine.proxy.util.words import did_you_mean, parse_host_port, parse_minutes
 
 if TYPE_CHECKING:
     from vaccine.proxy.policy.schema import Key
@@ -41,11 +41,6 @@ def show(v: Any) -> str:
     if isinstance(v, list | dict):
         return "a list" if isinstance(v, list) else "a map"
     return str(v)
-
-
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _text(key: Key, v: Any) -> str:
@@ -97,7 +92,7 @@ def _choice(key: Key, v: Any) -> str:
             return target
     if isinstance(v, str) and v.strip().lower() in key.choices:
         return v.strip().lower()
-    hint = suggest(v.strip().lower(), key.choices) if isinstance(v, str) else ""
+    hint = did_you_mean(v.strip().lower(), key.choices) if isinstance(v, str) else ""
     raise Invalid(f"{show(v)} is not one of: {', '.join(key.choices)}{hint}")
 
 
@@ -105,7 +100,7 @@ def _category(key: Key, v: Any) -> str:
     w = _word(v).replace("-", "_").replace(" ", "_")
     if w in model.CATEGORIES:
         return w
-    hint = suggest(w, model.CATEGORIES) or f" (one of: {', '.join(model.CATEGORIES)})"
+    hint = did_you_mean(w, model.CATEGORIES) or f" (one of: {', '.join(model.CATEGORIES)})"
     raise Invalid(f"{show(v)} is not a category{hint}")
 
 
@@ -151,10 +146,9 @@ def _time(key: Key, v: Any) -> time:
 def _duration(key: Key, v: Any) -> int:
     if isinstance(v, int) and not isinstance(v, bool):
         raise Invalid(f"{v} needs a unit: write {v}m or {v}h")
-    m = re.fullmatch(r"(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", _word(v))
-    if not m or not (m[1] or m[2]):
+    minutes = parse_minutes(_word(v))
+    if minutes is None:
         raise Invalid(f"{show(v)} is not a duration (like 1h, 30m or 1h30m)")
-    minutes = int(m[1] or 0) * 60 + int(m[2] or 0)
     if minutes > 24 * 60:
         raise Invalid(f"{show(v)} is more than a day")
     return minutes
@@ -162,11 +156,11 @@ def _duration(key: Key, v: Any) -> int:
 
 def _listen(key: Key, v: Any) -> str:
     s = v.strip() if isinstance(v, str) else ""
-    host, sep, port = s.rpartition(":")
-    if sep and port.isdigit() and 0 < int(port) < 65536:
+    parsed = parse_host_port(s)
+    if parsed is not None and parsed[1] > 0:
         try:
-            if host not in ("", "*"):
-                normalise_host(host)
+            if parsed[0] not in ("", "*"):
+                normalise_host(parsed[0])
             return s
         except BadHost:
             pass

@@ -17,9 +17,10 @@ from typing import Any, Literal, cast
 from vaccine.proxy import paths
 from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
 from vaccine.proxy.policy import model, schema
-from vaccine.proxy.policy.kinds import Invalid, suggest
+from vaccine.proxy.policy.kinds import Invalid
 from vaccine.proxy.policy.schema import INVALID, PROFILE, SETTINGS, Key
 from vaccine.proxy.policy.yamlload import KeyPath, YamlDoc, breadcrumb, load_yaml
+from vaccine.proxy.util.words import did_you_mean, parse_host_port, split_mode
 
 SETTINGS_FILE = "settings.yaml"
 _NOT_INHERITED = frozenset(k.name for k in PROFILE.keys if not k.inherit)
@@ -91,8 +92,10 @@ def load_settings(directory: Path) -> tuple[model.Settings, list[Problem]]:
 
 def split_listen(listen: str) -> tuple[str, int]:
     """`"0.0.0.0:8080"` → `("0.0.0.0", 8080)`; `"[::]:8080"` → `("::", 8080)`."""
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port)
+    parsed = parse_host_port(listen)
+    if parsed is None:  # settings.yaml's `listen:` is checked as HOST:PORT when loaded
+        raise ValueError(f"not HOST:PORT: {listen!r}")
+    return parsed
 
 
 # --- settings.yaml ------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def _resolve(src: _Source, sources: dict[str, _Source], problems: list[Problem])
         parent = sources.get(parent_id)
         if parent is None:
             if cur is src:
-                hint = suggest(parent_id, sorted(sources))
+                hint = did_you_mean(parent_id, sorted(sources))
                 path = src.path.parent / f"{parent_id}.yaml"
                 message = f"there is no profile '{parent_id}' ({path}){hint}"
                 problems.append(src.at(("extends",), message))
@@ -288,7 +291,7 @@ def _check_across(
     unknown = settings.unknown_devices
     if unknown not in sources:
         note = "" if "unknown_devices" in origin.values else " (the default)"
-        hint = suggest(unknown, sorted(sources))
+        hint = did_you_mean(unknown, sorted(sources))
         message = (
             f"there is no profile '{unknown}'{note} for devices no profile claims; create "
             f"{Path(origin.file).parent / unknown}.yaml or name another profile{hint}"
@@ -354,11 +357,10 @@ def _logins(settings: model.Settings, origin: _Source, problems: list[Problem]) 
 
 def _listener_ports(settings: model.Settings) -> set[int]:
     ports = {split_listen(settings.listen)[1]}
-    for spec in settings.modes:  # mitmproxy: `mode[:data][@[host:]port]`
-        head, at, tail = spec.rpartition("@")
-        port = tail.rpartition(":")[2]
-        if head and at and port.isdigit():
-            ports.add(int(port))
+    for spec in settings.modes:
+        port = split_mode(spec)[2]
+        if port is not None:
+            ports.add(port)
     return ports
 
 

@@ -21,13 +21,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from vaccine.proxy.store.errors import LogMissing, LogNeedsUpgrade, NotADecisionLog, StoreError
-from vaccine.proxy.store.readonly import (
-    MIGRATION_NAMES,
-    MIGRATION_SET,
-    MIGRATIONS_TABLE,
-    open_readonly,
-)
+from vaccine.proxy.store.errors import LogMissing, StoreError
+from vaccine.proxy.store.readonly import check_up_to_date, open_readonly
 
 Status = Literal["pending", "approved", "denied"]
 STATUSES: tuple[Status, ...] = ("pending", "approved", "denied")
@@ -95,32 +90,12 @@ def _writing(path: Path, busy_timeout: float) -> Iterator[sqlite3.Connection]:
     uri = f"file:{quote(str(path.resolve()))}?mode=rw"
     conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
     try:
-        _check_up_to_date(conn, path)
+        check_up_to_date(conn, path)
         yield conn
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         conn.close()
-
-
-def _check_up_to_date(conn: sqlite3.Connection, path: Path) -> None:
-    try:
-        rows = conn.execute(
-            f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", [MIGRATION_SET]
-        ).fetchall()
-    except sqlite3.OperationalError as e:
-        if "no such table" in str(e):
-            message = f"{path} is not a decision log (it has none of its tables)"
-            raise NotADecisionLog(message) from None
-        raise
-    except sqlite3.DatabaseError:
-        raise NotADecisionLog(
-            f"{path} is not a decision log (corrupt, or not an SQLite file)"
-        ) from None
-    if set(MIGRATION_NAMES) - {r[0] for r in rows}:
-        raise LogNeedsUpgrade(
-            f"{path} was written by an older version: start `vaccine run` once to upgrade it"
-        )
 
 
 def add_request(
