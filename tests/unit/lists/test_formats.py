@@ -17,7 +17,7 @@ from vaccine.proxy.lists.formats import (
 )
 from vaccine.proxy.lists.sources import load_sources
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lists"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "lists"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from vaccine.proxy.policy import model
 from vaccine.proxy.policy.schema import PROFILE, SETTINGS, Key, describe, iter_keys
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "policy-reference.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "policy-reference.md"
 TEXT = DOC.read_text(encoding="utf-8")
 
 

@@ -14,7 +14,7 @@ from vaccine.proxy.cli.main import main
 from vaccine.proxy.store.requests import add_request, answer, approvals_in_force, get_request
 from vaccine.proxy.store.schema import connect
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 8, 19, 0, 0)
 
 

@@ -24,7 +24,7 @@ from vaccine.proxy.policy.kinds import KINDS, Invalid
 from vaccine.proxy.policy.load import check_policies, load_policies, load_settings, split_listen
 from vaccine.proxy.policy.schema import PROFILE, SETTINGS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 Write = Callable[..., Path]
 

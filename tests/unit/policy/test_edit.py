@@ -11,7 +11,7 @@ import pytest
 from vaccine.proxy.policy.edit import PolicyEditError, add_allowed_domain, with_allowed_domain
 from vaccine.proxy.policy.load import check_policies, load_policies
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def d(text: str) -> str:

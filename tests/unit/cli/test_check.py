@@ -18,7 +18,7 @@ import pytest
 from vaccine.proxy.cli.main import main
 from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 GOOD = {
     "settings": "unknown_devices: guest\n",

@@ -15,7 +15,7 @@ from vaccine.proxy.lists.terms import (
     read_terms,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "proxy" / "lists" / "words"
+SHIPPED = Path(__file__).resolve().parents[3] / "proxy" / "lists" / "words"
 TERMS, PROBLEMS = load_terms(SHIPPED)
 ALL = frozenset({"adult", "self_harm", "drugs", "violence"})
 

@@ -21,7 +21,7 @@ from vaccine.proxy.lists.index import Lists, compile_index, load_lists
 from vaccine.proxy.lists.layout import INDEX_FILE, UT1_NAMES, list_files
 from vaccine.proxy.policy.model import CATEGORIES
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO / ".." / "shared" / "data" / "blocklists"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from vaccine.proxy.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def explain(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
