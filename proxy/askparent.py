@@ -12,7 +12,7 @@ Two halves, and only the first is reachable from a child's device:
 
 An approval takes effect without a restart: the proxy polls `store.requests.approvals_in_force`
 and hands it to the decision (rule 1). "always" also adds the site to the profile's
-`allow.domains` in its YAML file (proxy.policyedit), which the proxy reloads by itself.
+`allow.domains` in its YAML file (vaccine.proxy.policy.edit), which the proxy reloads by itself.
 """
 
 from __future__ import annotations

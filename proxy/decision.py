@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -192,7 +192,8 @@ def treat(
         treatment = "rewrite"
     else:
         treatment = "forward"
-    return replace(d, treatment=treatment, page=page)
+    # Built directly: dataclasses.replace costs twice as much, on every decision.
+    return Decision(d.action, d.rule, d.detail, d.host, d.categories, d.inspect, treatment, page)
 
 
 def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Decision | None:

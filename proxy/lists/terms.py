@@ -1,6 +1,6 @@
 """Search terms: is a search query about a blocked term category (`search_terms:`)?
 
-The lists live in `blocklists/terms/<category>.txt`, one term a line (each shipped file explains
+The lists live in `proxy/lists/words/<category>.txt`, one term a line (each shipped file explains
 the format at its top): a word or a phrase, `exact: …` for a phrase that must keep its
 diacritics, `allow: …` for words that mark a query as seeking help (a query holding one is
 never blocked for that file's category), a trailing `*` for "any ending of the last word".
@@ -323,7 +323,7 @@ def build_terms(entries: Iterable[Entry]) -> Terms:
 
 
 def load_terms(folder: Path) -> tuple[Terms, list[Problem]]:
-    """Every `<category>.txt` in `folder` (normally `blocklists/terms/`).
+    """Every `<category>.txt` in `folder` (normally `proxy/lists/words/`).
 
     A missing folder is no problem (no terms). A file named after no product category is
     reported and skipped; other files (README.md, hidden ones) are not ours and are ignored.

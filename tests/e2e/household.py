@@ -48,7 +48,7 @@ class Household:
         return self.write(self.list_path(category), "".join(f"{d}\n" for d in domains))
 
     def write_terms(self, category: str, lines: list[str]) -> Path:
-        """A search-terms list, `<lists>/terms/<category>.txt` (format: blocklists/terms)."""
+        """A search-terms list, `<lists>/terms/<category>.txt` (format: proxy/lists/words/)."""
         (self.lists / "terms").mkdir(exist_ok=True)
         text = "".join(f"{t}\n" for t in lines)
         return self.write(self.lists / "terms" / f"{category}.txt", text)
