@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
 from vaccine.proxy import paths
 from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
 from vaccine.proxy.policy import model, schema
+from vaccine.proxy.policy.build import build_profile
 from vaccine.proxy.policy.kinds import Invalid
 from vaccine.proxy.policy.schema import INVALID, PROFILE, SETTINGS, Key
 from vaccine.proxy.policy.yamlload import KeyPath, YamlDoc, breadcrumb, load_yaml
@@ -28,7 +29,6 @@ _NOT_INHERITED = frozenset(k.name for k in PROFILE.keys if not k.inherit)
 #: Where each part of a merged profile came from: key path → (file, line).
 Where = dict[KeyPath, tuple[str, int | None]]
 Problems = list[Problem]
-DeviceKind = Literal["user", "address", "port", "mode"]
 
 
 @dataclass
@@ -78,7 +78,9 @@ def check_policies(directory: Path) -> tuple[model.PolicySet | None, list[Proble
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0, p.message))
     if any(p.severity == "error" for p in problems):
         return None, problems
-    profiles = {sid: _build_profile(src) for sid, src in sorted(sources.items())}
+    profiles = {
+        sid: build_profile(src.id, src.path, src.merged) for sid, src in sorted(sources.items())
+    }
     return model.PolicySet(directory.absolute(), settings, profiles), problems
 
 
@@ -362,51 +364,6 @@ def _listener_ports(settings: model.Settings) -> set[int]:
         if port is not None:
             ports.add(port)
     return ports
-
-
-# --- building the model -------------------------------------------------------------------
-
-
-def _build_profile(src: _Source) -> model.Profile:
-    m = src.merged
-    block = tuple(dict.fromkeys(m["block"]["domains"]))
-    allow = tuple(dict.fromkeys(m["allow"]["domains"]))
-    return model.Profile(
-        id=src.id,
-        name=m.get("name") or src.id,
-        source=src.path.absolute(),
-        devices=tuple(_device(d) for d in m["devices"]),
-        block_categories=frozenset(m["block"]["categories"]),
-        block_domains=block,
-        allow_domains=allow,
-        domain_rules=model.DomainRules.build(allow, block),
-        safe_search=m["safe_search"] == "strict",
-        schedule=tuple(_window(name, w) for name, w in m["schedule"].items()),
-        limits=dict(m["limits"]),
-        search_terms=frozenset(m["search_terms"]),
-        parents_see=m["parents_see"],
-        inspect=m["inspect"],
-        ca_installed=m["ca_installed"],
-    )
-
-
-def _device(d: dict[str, Any]) -> model.Device:
-    ((kind, value),) = d.items()
-    field_name = "network" if kind == "address" else kind  # Device's field for each kind
-    return model.Device(cast(DeviceKind, kind), **{field_name: value})
-
-
-def _window(name: str, w: dict[str, Any]) -> model.Window:
-    everything = w["block"] == "everything"
-    return model.Window(
-        name=name,
-        days=frozenset(w["days"]),
-        start=w["from"],
-        end=w["to"],
-        block_everything=everything,
-        categories=frozenset() if everything else frozenset(w["block"]),
-        allow=tuple(dict.fromkeys(w["allow"])),
-    )
 
 
 def _valid(value: Any) -> Any:
