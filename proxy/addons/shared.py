@@ -3,7 +3,8 @@ connection's login and CONNECT target, and the verdicts waiting to be logged.
 
 One `Shared` is made by `default_addons` and handed to every addon. The household and the
 approvals are replaced whole (a reload, a poll), never mutated, so a hook sees one or the
-other, never half of each.
+other, never half of each. A connection's state is dropped by the decision log, the last addon
+to read it, when the client disconnects.
 """
 
 from __future__ import annotations
