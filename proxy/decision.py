@@ -32,14 +32,17 @@ log = logging.getLogger(__name__)
 Action = Literal["allow", "block"]
 
 #: When the decision is asked: a CONNECT (the tunnel's target), a TLS ClientHello (the SNI and
-#: the address), or an HTTP request (plain, or inside a decrypted connection).
-Stage = Literal["connect", "handshake", "request"]
+#: the address), a connection whose first bytes are neither TLS nor HTTP (`tunnel`: SSH, a
+#: VPN, random bytes), or an HTTP request (plain, or inside a decrypted connection).
+Stage = Literal["connect", "handshake", "tunnel", "request"]
 
 #: What the proxy does, per stage:
 #: - connect: `refuse` (403, the tunnel never opens) or `tunnel` (open it; the handshake or
 #:   the requests inside are decided in turn);
 #: - handshake: `refuse` (the connection is closed), `intercept` (decrypt, then decide each
 #:   request) or `pass_through` (relay it encrypted and untouched);
+#: - tunnel: `refuse` (closed), or `pass_through` for an allowed host when the profile says
+#:   `tunnels: allow`;
 #: - request: `page` (the proxy answers 403 with `Decision.page`), `ask` (the block page's
 #:   "Ask a parent" form, answered by the proxy), `rewrite` (safe search forced), `forward`
 #:   (sent as it came) or `onboarding` (mitmproxy's set-up app answers).
@@ -80,6 +83,9 @@ class Facts:
     #: for a request, the host exactly as mitmproxy's own apps compare it (`pretty_host`):
     #: the onboarding app answers only that spelling of its name
     app_host: str | None = None
+    #: a ClientHello carries a server name extension that names nothing usable (two names,
+    #: another name type, a name no host parser accepts): never read as "no SNI"
+    bad_sni: bool = False
 
     @property
     def moment(self) -> Stage:
@@ -181,9 +187,19 @@ def treat(
         treatment = "refuse" if d.blocked and not can_intercept else "tunnel"
     elif stage == "handshake":
         if d.blocked:
-            treatment = "intercept" if can_intercept else "refuse"
+            # A page needs a name to be shown for: a handshake without a usable one is closed.
+            treatment = "intercept" if can_intercept and d.rule != "bad_host" else "refuse"
         else:
             treatment = "intercept" if d.inspect and can_intercept else "pass_through"
+    elif stage == "tunnel":
+        # What the proxy cannot look into never reaches a blocked host, and by default
+        # nothing at all: a child's every connection stays decidable.
+        if not d.blocked and profile.tunnels != "allow":
+            return Decision(
+                "block", "tunnels", "neither web nor TLS (tunnels: refuse)", d.host,
+                d.categories, treatment="refuse",
+            )  # fmt: skip
+        treatment = "refuse" if d.blocked else "pass_through"
     elif path is not None and path.split("?", 1)[0] == ASK_PATH:
         treatment = "ask"  # the proxy's own form; never forwarded, whatever the rules say
     elif d.blocked:
@@ -201,7 +217,7 @@ def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Deci
     handshake naming it beside another host (CONNECT mitm.it, SNI of a blocked site) and any
     other spelling of it in a request (`MITM.IT.`, which mitmproxy's app would not answer and
     would reach the network) are decided like any host."""
-    if not onboarding_host:
+    if not onboarding_host or stage == "tunnel":  # the set-up page is web, never a tunnel
         return None
     if stage == "request":
         if facts.app_host != onboarding_host:
@@ -227,6 +243,8 @@ def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Deci
 def _decide(
     facts: Facts, profile: Profile, lists: ListIndex, now: datetime, usage: Usage, terms: Terms
 ) -> Decision:
+    if facts.bad_sni:
+        return Decision("block", "bad_host", "the TLS server name is not a usable host name")
     decisions: list[Decision] = []
     seen: set[str] = set()
     for raw in facts.hosts:

@@ -3,8 +3,10 @@ into `Facts`, decided by the pure `decide` (through `Shared.decide`), tagged, an
 `treatment` done — nothing here chooses what happens, it only does it.
 
 - `http_connect` (regular mode): `refuse` answers the CONNECT 403; `tunnel` lets it open.
-- `next_layer`: sees the ClientHello before anything is decrypted; `refuse` closes the
-  connection (a blocked SNI or, in transparent modes, address that may not be intercepted).
+- `next_layer`: sees the first bytes of every connection before anything is decrypted or
+  relayed. A ClientHello is decided on its SNI (one present but unusable is a bad host, never
+  "no SNI") and the CONNECT target or address; bytes that are neither TLS nor HTTP are a
+  `tunnel`, refused unless the profile allows tunnels to an allowed host. `refuse` closes it.
 - `tls_clienthello`: `pass_through` relays the connection untouched; `intercept` decrypts.
 - `requestheaders` / `request`: `page` answers 403 with the page, `rewrite` forces safe
   search, `forward` sends it on; the body of a POST search is decided again once it is here.
@@ -21,9 +23,10 @@ from __future__ import annotations
 import logging
 
 from mitmproxy import http, tls
+from mitmproxy.net.tls import starts_like_tls_record
 from mitmproxy.proxy import commands, events, layer, mode_specs
 from mitmproxy.proxy.context import Context
-from mitmproxy.proxy.layers import ClientTLSLayer
+from mitmproxy.proxy.layers import ClientTLSLayer, TCPLayer, UDPLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from vaccine.proxy.addons.shared import Shared, Verdict
@@ -89,28 +92,45 @@ class PolicyDecision:
             flow.response = http.Response.make(403, b"Blocked (internal error).\n")
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        # Only a layer stack about to handle a client's TLS handshake concerns us.
-        if not _handles_client_tls(nextlayer.layer):
+        # mitmproxy's own NextLayer ran first and chose a layer from the same bytes; what it
+        # chose for TLS, and what it would relay raw, is decided here before it runs.
+        chosen = nextlayer.layer
+        client_tls = _handles_client_tls(chosen)
+        if not client_tls and not isinstance(chosen, TCPLayer | UDPLayer):
             return
         try:
-            try:
-                hello = parse_client_hello(nextlayer.data_client())
-            except ValueError:
-                hello = None
-            sni = hello.sni if hello else None
-            verdict = self._handshake(nextlayer.context, sni)
-            if verdict.decision.treatment == "refuse":
+            data = nextlayer.data_client()
+            if client_tls or starts_like_tls_record(data):
+                try:
+                    hello = parse_client_hello(data)
+                except ValueError:  # not a ClientHello anyone can read: no name to decide
+                    hello, bad = None, True
+                else:
+                    if hello is None:  # the ClientHello is still arriving: decide when whole
+                        nextlayer.layer = None
+                        return
+                    bad = _unusable_sni(hello)
+                verdict = self._handshake(nextlayer.context, hello.sni if hello else None, bad)
+                # A relayed TLS connection (ignore_hosts) cannot be decrypted to show a page.
+                refuse = verdict.decision.treatment == "refuse" or (
+                    not client_tls and verdict.decision.treatment != "pass_through"
+                )
+            else:
+                verdict = self._tunnel(nextlayer.context)
+                refuse = verdict.decision.treatment == "refuse"
+            if refuse:
                 self.shared.conn(nextlayer.context.client).pending.append(
                     Verdict(verdict.profile, verdict.decision, "blocked")
                 )
                 nextlayer.layer = _Refuse(nextlayer.context)
         except Exception:
-            log.exception("error while checking a TLS handshake; closing it")
+            log.exception("error while checking a connection's first bytes; closing it")
             nextlayer.layer = _Refuse(nextlayer.context)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         try:
-            verdict = self._handshake(data.context, data.client_hello.sni)
+            hello = data.client_hello
+            verdict = self._handshake(data.context, hello.sni, _unusable_sni(hello))
             # `refuse` was carried out in next_layer; should it ever not have been,
             # intercepting (a certificate error) is still safer than passing through.
             if verdict.decision.treatment == "pass_through":
@@ -123,9 +143,15 @@ class PolicyDecision:
             # device without the CA sees a certificate error instead of the site.
             log.exception("error while checking a TLS ClientHello; intercepting")
 
-    def _handshake(self, context: Context, sni: str | None) -> Verdict:
+    def _handshake(self, context: Context, sni: str | None, bad_sni: bool = False) -> Verdict:
         profile = self.shared.profile_for(context.client)
-        facts = Facts(self._tls_hosts(context, sni), stage="handshake")
+        facts = Facts(self._tls_hosts(context, sni), stage="handshake", bad_sni=bad_sni)
+        return Verdict(profile, self.shared.decide(profile, facts))
+
+    def _tunnel(self, context: Context) -> Verdict:
+        """Neither TLS nor HTTP: decided on the CONNECT target, else the address."""
+        profile = self.shared.profile_for(context.client)
+        facts = Facts(self._tls_hosts(context, None), stage="tunnel")
         return Verdict(profile, self.shared.decide(profile, facts))
 
     def _tls_hosts(self, context: Context, sni: str | None) -> tuple[str, ...]:
@@ -209,6 +235,13 @@ class PolicyDecision:
     def _page(self, flow: http.HTTPFlow, profile: Profile, decision: Decision) -> None:
         flow.response = page_response(self.shared, decision)
         flow.metadata[TO_LOG] = Verdict(profile, decision, "blocked")
+
+
+def _unusable_sni(hello: tls.ClientHello) -> bool:
+    """A server name extension is there, but mitmproxy found no usable name in it (two names,
+    another name type, a name it rejects), or there are several: never "no SNI"."""
+    named = sum(1 for kind, _ in hello.extensions if kind == 0)
+    return named > 1 or (named == 1 and hello.sni is None)
 
 
 def _handles_client_tls(lay: layer.Layer | None) -> bool:

@@ -34,6 +34,7 @@ def build_profile(profile_id: str, path: Path, m: dict[str, Any]) -> model.Profi
         parents_see=m["parents_see"],
         inspect=m["inspect"],
         ca_installed=m["ca_installed"],
+        tunnels=m["tunnels"],
     )
 
 

@@ -93,6 +93,8 @@ class Profile:
     parents_see: Literal["domains", "categories"] = "domains"
     inspect: Literal["needed", "everything"] = "needed"
     ca_installed: bool = True
+    #: connections that carry neither TLS nor HTTP: refused, or relayed to an allowed host
+    tunnels: Literal["refuse", "allow"] = "refuse"
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,8 @@ PROFILE = Key(
             example="needed", choices=("needed", "everything")),
         Key("ca_installed", "bool", "false: block at CONNECT/SNI only, never intercept",
             default=True, example="true"),
+        Key("tunnels", "choice", "connections that are neither web nor TLS (SSH, VPNs, …)",
+            default="refuse", example="refuse", choices=("refuse", "allow")),
     ),
 )  # fmt: skip
 

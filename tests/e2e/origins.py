@@ -123,6 +123,12 @@ class _OriginServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         #: every plain request's echo, in arrival order (list.append is thread-safe)
         self.seen: list[dict[str, Any]] = []
+        #: every TCP connection accepted, answered or not (bypass tests: nothing got here)
+        self.connections = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client hanging up mid-request is normal in bypass tests
@@ -192,6 +198,10 @@ class Origin:
     @property
     def scheme(self) -> str:
         return self.server.scheme
+
+    @property
+    def connections(self) -> int:
+        return self.server.connections
 
     @property
     def seen(self) -> list[dict[str, Any]]:

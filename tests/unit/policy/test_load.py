@@ -205,7 +205,7 @@ PROBLEMS = [
     ("colour: blue\n",
      "policies/emma.yaml:1: unknown key 'colour'; expected one of: name, extends, devices, "
      "block, allow, safe_search, schedule, limits, search_terms, parents_see, inspect, "
-     "ca_installed"),
+     "ca_installed, tunnels"),
     ("listen: 0.0.0.0:8080\n",
      "policies/emma.yaml:1: 'listen' belongs in settings.yaml, not a profile"),
     ("block:\n  categories:\n    - adult\n    - gmbling\n",
