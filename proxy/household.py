@@ -14,7 +14,7 @@ from pathlib import Path
 from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide
 from vaccine.proxy.errors import Problem, ProblemsError
 from vaccine.proxy.lists.index import Lists, load_lists
-from vaccine.proxy.lists.layout import list_files
+from vaccine.proxy.lists.layout import INDEX_FILE, SOURCES_FILE, list_files
 from vaccine.proxy.lists.terms import Terms, load_terms
 from vaccine.proxy.paths import ONBOARDING_HOST, terms_dir
 from vaccine.proxy.policy.htpasswd import Htpasswd
@@ -63,10 +63,13 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
     policies = load_policies(policies_dir)  # nothing else can be checked without it
     lists_dir = lists_dir or policies.settings.blocklists
     fp = fp_policies + fingerprint(other_inputs(lists_dir, policies.settings.proxy_auth))
+    lists = None
     try:
         lists = load_lists(lists_dir)
     except ProblemsError as e:
         problems += e.problems
+    else:
+        problems += [p for p in lists.problems if p.severity == "error"]
     terms, term_problems = load_terms(terms_dir(lists_dir))
     logins = None
     if policies.settings.proxy_auth is not None:
@@ -74,7 +77,7 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
             logins = Htpasswd.load(policies.settings.proxy_auth)
         except ProblemsError as e:
             problems += e.problems
-    if problems:
+    if problems or lists is None:
         raise ProblemsError(problems)
     return Household(
         policies_dir=policies_dir,
@@ -82,11 +85,25 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
         policies=policies,
         lists=lists,
         terms=terms,
-        warnings=tuple(lists.problems) + tuple(term_problems),
+        warnings=tuple(p for p in lists.problems if p.severity != "error") + tuple(term_problems),
         identifier=Identifier(policies),
         logins=logins,
         fingerprint=fp,
     )
+
+
+def vanished_lists(old: Household, new: Household) -> list[Problem]:
+    """List files the household in force read and the new one does not find: a deleted or
+    moved list would silently empty its category, so the reload is refused instead."""
+    now = {str(p) for p in new.lists.files}
+    gone = [p for p in old.lists.files if str(p) not in now and p.name not in _NOT_LISTS]
+    return [
+        Problem(str(p), None, "missing (deleted or moved); the last good lists stay in force")
+        for p in gone
+    ]
+
+
+_NOT_LISTS = frozenset({SOURCES_FILE, Path(INDEX_FILE).name})
 
 
 def policy_files(policies_dir: Path) -> list[Path]:

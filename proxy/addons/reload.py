@@ -17,7 +17,7 @@ from vaccine.proxy import wireguard
 from vaccine.proxy.addons.record import Journal
 from vaccine.proxy.addons.shared import Shared
 from vaccine.proxy.errors import ProblemsError
-from vaccine.proxy.household import inputs_fingerprint, load_household
+from vaccine.proxy.household import inputs_fingerprint, load_household, vanished_lists
 from vaccine.proxy.lists.layout import update_in_progress
 from vaccine.proxy.util.files import Fingerprint
 
@@ -93,6 +93,9 @@ class Reloader:
                 household = await asyncio.to_thread(
                     load_household, self.policies_dir, self.lists_dir
                 )
+                gone = vanished_lists(self.shared.household, household)
+                if gone:
+                    raise ProblemsError(gone)
             except ProblemsError as e:
                 self._failed = await asyncio.to_thread(self._current)
                 say("reload failed, keeping the last good policy")

@@ -272,24 +272,45 @@ def list_files(directory: Path) -> list[Path]:
 def parse_planned(
     planned: list[Planned], urls: dict[str, dict[str, int]], problems: list[Problem]
 ) -> Iterator[tuple[list[str], int]]:
-    """(domains, mask) per file; URL entries go into `urls`, junk into `problems`."""
+    """(domains, mask) per file; URL entries go into `urls`, junk into `problems`.
+
+    A file that cannot be read, holds no entry, or is mostly junk is broken: an error, so the
+    household does not load and a category never silently shrinks (at start-up the proxy
+    refuses to start; while running, the last good lists stay in force). Junk *lines* in a
+    good file are warnings."""
     for p in planned:
         report = FileReport()
         try:
             if p.kind == "domains":
                 names = parse_domains(p.path, report)
+                entries: list[tuple[str, str]] = []
             else:
                 names, entries = parse_urls(p.path, report)
-                for host, path in entries:
-                    rules = urls.setdefault(host, {})
-                    rules[path] = rules.get(path, 0) | p.mask
-        except (OSError, EOFError, zlib.error) as e:
-            problems.append(
-                Problem(str(p.path), None, f"cannot read ({e}); not applied", severity="warning")
-            )
+        except (OSError, EOFError, zlib.error, UnicodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            problems.append(Problem(str(p.path), None, f"cannot be read ({reason})"))
             continue
+        broken = broken_reason(len(names) + len(entries), report.junk_count)
+        if broken:
+            problems.append(Problem(str(p.path), None, broken))
+            continue
+        for host, path in entries:
+            rules = urls.setdefault(host, {})
+            rules[path] = rules.get(path, 0) | p.mask
         problems += report.problems(str(p.path))
         yield names, p.mask
+
+
+def broken_reason(entries: int, junk: int) -> str:
+    """Why a list file with these counts is broken, or "" when it is good."""
+    if entries == 0:
+        return f"no entries ({junk} junk lines): not a list; the category is not emptied"
+    if junk > entries:
+        return (
+            f"mostly junk ({junk} junk lines, {entries} entries): damaged or not a list; "
+            "the category is not shrunk"
+        )
+    return ""
 
 
 def checked_sources(directory: Path) -> dict[str, Source]:

@@ -335,20 +335,34 @@ def test_a_source_not_downloaded_yet_is_no_problem(tmp_path: Path) -> None:
     assert (found.entry_count, found.problems) == (0, [])
 
 
-def test_junk_is_never_fatal(tmp_path: Path) -> None:
-    write(tmp_path, {"adult.txt": "good.example\n" + "two words\n" * 500})
+def test_junk_lines_in_a_good_file_are_warnings(tmp_path: Path) -> None:
+    good = "".join(f"good{i}.example\n" for i in range(600))
+    write(tmp_path, {"adult.txt": good + "two words\n" * 500})
     found = load_lists(tmp_path)
-    assert found.categories("good.example") == {"adult"}
-    assert len(found.problems) == 6
+    assert found.categories("good1.example") == {"adult"}
+    assert len(found.problems) == 6 and {p.severity for p in found.problems} == {"warning"}
     assert messages(found)[-1] == f"{tmp_path}/adult.txt: warning: …and 495 more junk lines"
 
 
-def test_an_unreadable_file_is_a_warning(tmp_path: Path) -> None:
-    write(tmp_path, {"adult.txt": b"\x1f\x8bnot really gzip", "games.txt": "play.example\n"})
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("good.example\n" + "two words\n" * 500, "mostly junk"),
+        (bytes(range(256)) * 40, "no entries"),  # a binary file where the list was
+        (b"", "no entries"),
+        ("# only comments\n", "no entries"),
+        (b"\x1f\x8bnot really gzip", "cannot be read"),
+    ],
+    ids=["mostly-junk", "binary", "empty", "comments", "bad-gzip"],
+)
+def test_a_broken_file_is_an_error_and_applies_nothing(
+    tmp_path: Path, content: str | bytes, why: str
+) -> None:
+    write(tmp_path, {"adult.txt": content, "games.txt": "play.example\n"})
     found = load_lists(tmp_path)
     assert found.categories("play.example") == {"games"}
-    (problem,) = found.problems
-    assert problem.severity == "warning" and "cannot read" in problem.message
+    (problem,) = [p for p in found.problems if p.severity == "error"]
+    assert problem.file == f"{tmp_path}/adult.txt" and why in problem.message
 
 
 def test_a_missing_folder_is_fatal(tmp_path: Path) -> None:
