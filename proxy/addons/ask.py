@@ -13,8 +13,27 @@ from mitmproxy import http
 from vaccine.proxy.addons.decision import TAG, page_response
 from vaccine.proxy.addons.shared import Shared, Verdict
 from vaccine.proxy.askparent import AskDesk
+from vaccine.proxy.hosts import BadHost, normalise_host
 
 log = logging.getLogger("vaccine.ask")
+
+
+def same_origin(req: http.Request) -> bool:
+    """Was the form posted from a page of the same site? A browser says so with
+    `Sec-Fetch-Site`, and for every POST with `Origin`; either one naming another site (or
+    `null`: a sandboxed frame, a redirect) refuses. Neither: a client that is not a browser."""
+    if req.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = req.headers.get("origin")
+    if origin is None:
+        return True
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        return False
+    try:
+        return normalise_host(rest) == normalise_host(req.pretty_host)
+    except BadHost:
+        return False
 
 
 class AskParent:
@@ -41,7 +60,7 @@ class AskParent:
         headers = {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
         # The form is served on the blocked site itself; another site posting here would be
         # asking in the child's name.
-        if req.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        if not same_origin(req):
             return http.Response.make(403, b"Requests come from the block page only.\n")
         if self.desk is None:
             return page_response(self.shared, verdict.decision)

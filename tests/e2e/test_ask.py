@@ -104,3 +104,14 @@ def test_deny_and_the_child_cannot_approve(asking: RunningProxy) -> None:
     assert [r["status"] for r in requests_json(asking) if r["domain"] == "blocked.test"] == [
         "denied"
     ]
+
+
+def test_a_form_posted_from_another_site_is_refused(asking: RunningProxy) -> None:
+    kid = asking.client()
+    before = requests_json(asking)
+    for headers in ({"origin": "http://evil.test"}, {"origin": "null"},
+                    {"sec-fetch-site": "cross-site"}):  # fmt: skip
+        sent = kid.get("http://adult.test" + ASK, method="POST", headers={**FORM, **headers},
+                       body=b"message=from+elsewhere")  # fmt: skip
+        assert sent.status == 403 and not sent.from_origin
+    assert requests_json(asking) == before

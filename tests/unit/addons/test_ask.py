@@ -32,6 +32,11 @@ class FakeDesk:
         ("adultsite.com", {}, 200, True),  # from the block page of a blocked site
         ("example.com", {}, 200, True),  # an allowed site: still answered here, never forwarded
         ("adultsite.com", {"sec-fetch-site": "cross-site"}, 403, False),
+        ("adultsite.com", {"origin": "http://evil.example"}, 403, False),  # no Sec-Fetch-Site
+        ("adultsite.com", {"origin": "null"}, 403, False),
+        ("adultsite.com", {"origin": "http://adultsite.com"}, 200, True),
+        ("adultsite.com", {"origin": "https://ADULTSITE.com:443"}, 200, True),
+        ("adultsite.com", {"origin": "http://adultsite.com.evil.example"}, 403, False),
     ],
 )
 async def test_the_ask_form_is_answered_by_the_proxy(
