@@ -15,6 +15,7 @@ from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.record import DecisionLog, Journal
 from vaccine.proxy.addons.reload import Reloader
 from vaccine.proxy.addons.shared import Shared
+from vaccine.proxy.addons.slowclients import SlowClients
 from vaccine.proxy.askparent import AskDesk
 from vaccine.proxy.household import Household
 
@@ -36,6 +37,7 @@ def default_addons(
         PolicyDecision(shared),
         AskParent(shared, AskDesk(db_path) if db_path is not None else None),
         DecisionLog(shared, journal),
+        SlowClients(),
     ]
     if db_path is not None:
         addons.append(Approvals(shared, db_path))

@@ -11,6 +11,7 @@ from vaccine.proxy.addons.decision import PolicyDecision
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.record import DecisionLog
 from vaccine.proxy.addons.reload import Reloader
+from vaccine.proxy.addons.slowclients import SlowClients
 from vaccine.proxy.household import Household
 
 from .conftest import FakeJournal
@@ -19,8 +20,10 @@ from .conftest import FakeJournal
 def test_order_and_shared_state(household: Household, journal: FakeJournal, tmp_path: Path) -> None:
     addons = default_addons(household, journal=journal, db_path=tmp_path / "v.db")
     kinds = [type(a) for a in addons]
-    assert kinds == [ProxyLogin, PolicyDecision, AskParent, DecisionLog, Approvals, Reloader]
-    assert len({id(a.shared) for a in addons}) == 1  # type: ignore[attr-defined]
+    assert kinds == [
+        ProxyLogin, PolicyDecision, AskParent, DecisionLog, SlowClients, Approvals, Reloader
+    ]  # fmt: skip
+    assert len({id(a.shared) for a in addons if hasattr(a, "shared")}) == 1  # type: ignore[attr-defined]
 
 
 def test_without_a_log_there_is_no_poller(household: Household) -> None:
