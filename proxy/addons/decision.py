@@ -216,8 +216,19 @@ class PolicyDecision:
     ) -> Decision:
         req = flow.request
         state = self.shared.conns.get(flow.client_conn.id)
+        host: str | None = req.host
+        server = flow.server_conn.address
+        if (
+            not isinstance(flow.client_conn.proxy_mode, _ASKED_BY_NAME)
+            and req.host_header
+            and server is not None
+            and host == server[0]
+        ):
+            # Transparent modes: the request's host is only the address the device connected
+            # to; the names it asked for are the Host header and the SNI, as for a handshake.
+            host = None
         raw = (
-            req.host,
+            host,
             req.host_header,
             flow.client_conn.sni,
             state.connect_host if state else None,
