@@ -127,6 +127,12 @@ def test_through_the_tunnel_allowed_works_blocked_never_arrives(tunnel: Tunnel) 
         check=False,
     )  # fmt: skip
     assert raw.stdout.strip() in ("b''", "") or "Reset" in raw.stderr, raw
+    # UDP other than DNS through the tunnel follows the tunnel rule; QUIC is not relayed
+    t.net.child.run(
+        "python3", "-c",
+        "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+        f"[s.sendto(b'x' * 20, ('{web}', 5000)) for _ in range(3)]",
+    )  # fmt: skip
     assert t.curl(*resolve, "http://allowed.test/")[1] == "200"
-    leaked = [line for line in t.seen()[before:] if re.search(r"blocked|^tcp", line)]
+    leaked = [line for line in t.seen()[before:] if re.search(r"blocked|^tcp|^udp", line)]
     assert leaked == [], f"reached the internet: {leaked}"
