@@ -115,11 +115,11 @@ async def _serve(
     confdir: str,
 ) -> int:
     from mitmproxy import exceptions, options
-    from mitmproxy.addons import termlog
     from mitmproxy.tools.dump import DumpMaster
 
     from vaccine.proxy.addons import default_addons
     from vaccine.proxy.addons.reload import Reloader
+    from vaccine.proxy.console import PrivateConsole
     from vaccine.proxy.store import LogWriter
 
     settings = household.policies.settings
@@ -137,8 +137,9 @@ async def _serve(
     opts = options.Options()
     # No per-flow console output: it would print every URL a child visits.
     master = DumpMaster(opts, with_termlog=False, with_dumper=False)
-    # Problems on stderr, where a service manager or a parent's terminal expects them.
-    master._termlog_addon = termlog.TermLog(out=sys.stderr)
+    # Problems on stderr, where a service manager or a parent's terminal expects them, with
+    # nothing that names a site (mitmproxy's own lines would: journald keeps them).
+    master._termlog_addon = PrivateConsole(out=sys.stderr)
     master.addons.add(master._termlog_addon)
     addons = default_addons(
         household,

@@ -38,3 +38,37 @@ def test_no_path_query_or_password_is_printed_or_recorded(e2e: E2E, tmp_path: Pa
         assert secret not in output, f"{secret!r} printed by the proxy:\n{output}"
         for path in recorded:
             assert secret.encode() not in path.read_bytes(), f"{secret!r} recorded in {path}"
+
+
+def test_nothing_printed_names_a_site_or_pairs_a_device_with_one(e2e: E2E, tmp_path: Path) -> None:
+    """Everything the proxy and mitmproxy print during varied traffic, scanned for the hosts
+    visited and for client addresses: under a service manager it would all be in journald."""
+    import re
+    import ssl
+
+    hh = Household(tmp_path)
+    write_main_household(hh)
+    visited = ["allowed.test", "blocked.test", "adult.test", "casino.test", "bank.test"]
+    with e2e.vaccine(hh) as proxy:
+        kid = proxy.client()
+        for host in visited:
+            kid.get(f"http://{host}{SECRET_PATH}")
+            proxy.client(source=ADDRESSES["teen"]).https(f"{host}:443", path=SECRET_PATH)
+        # A device that does not trust the proxy's CA: mitmproxy logs the failed handshake,
+        # naming the site, unless the console keeps it private.
+        for host in ("blocked.test", "adult.test"):
+            sock, status, _ = kid.connect(f"{host}:443")
+            with sock:
+                assert status == 200
+                ctx = ssl.create_default_context(cafile=str(e2e.issuers.origin.cert_pem))
+                with pytest.raises(ssl.SSLError):
+                    ctx.wrap_socket(sock, server_hostname=host)
+        kid.get("http://allowed.test/", headers={"host": "bad name.test"})
+        proxy.client(auth=("emma-tablet", WRONG_PASSWORD)).get("http://allowed.test/")
+        port = proxy.port
+    printed = proxy.process.output()
+    assert "TLS handshake with the proxy failed" in printed  # said, in words of its own
+    for host in [*visited, "bad name.test", "emma-tablet"]:
+        assert host not in printed, f"the console names {host!r}:\n{printed}"
+    peers = set(re.findall(r"127\.0\.\d+\.\d+:(\d+)", printed)) - {str(port)}
+    assert not peers, f"the console names client addresses: {peers}\n{printed}"
