@@ -30,6 +30,7 @@ from sqlite_utils import Database, Migrations
 
 from vaccine.proxy.store.errors import NotADecisionLog
 from vaccine.proxy.store.readonly import MIGRATION_SET
+from vaccine.proxy.util.files import private_file
 
 APPLICATION = "digital-vaccine decision log"
 
@@ -154,8 +155,11 @@ def migration_names() -> list[str]:
 
 
 def connect(path: Path, *, busy_timeout: float = 1.0) -> Database:
-    """A read-write connection for the writer thread: WAL, migrated, owned by that thread."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A read-write connection for the writer thread: WAL, migrated, owned by that thread.
+
+    The log holds each child's sites minute by minute: it (and so its WAL and SHM) is made
+    readable by its owner only before SQLite creates it."""
+    private_file(path)
     conn = sqlite3.connect(path, timeout=busy_timeout)
     try:
         db = Database(conn, execute_plugins=False)

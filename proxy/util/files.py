@@ -54,6 +54,27 @@ def fsync_directory(directory: Path) -> None:
             os.close(dir_fd)
 
 
+def private_file(path: Path) -> bool:
+    """Make sure `path` exists readable by its owner only (0600, whatever the umask) before
+    another library creates it its own way; an existing file loses any world access (a group
+    the parent chose, e.g. for the dashboard's user, stays). True when permissions changed.
+
+    SQLite gives a database's -wal and -shm files the database file's own permissions, so
+    this one call covers all three."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o007:
+            os.chmod(path, mode & ~0o007)
+            return True
+        return False
+    os.fchmod(fd, 0o600)  # O_CREAT's mode is filtered by the umask; this is not
+    os.close(fd)
+    return True
+
+
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 

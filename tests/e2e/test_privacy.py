@@ -72,3 +72,21 @@ def test_nothing_printed_names_a_site_or_pairs_a_device_with_one(e2e: E2E, tmp_p
         assert host not in printed, f"the console names {host!r}:\n{printed}"
     peers = set(re.findall(r"127\.0\.\d+\.\d+:(\d+)", printed)) - {str(port)}
     assert not peers, f"the console names client addresses: {peers}\n{printed}"
+
+
+def test_the_log_files_are_readable_by_the_parent_only(e2e: E2E, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    hh = Household(tmp_path)
+    write_main_household(hh)
+    old = os.umask(0o022)  # the usual umask: files would be world-readable by default
+    try:
+        with e2e.vaccine(hh) as proxy:
+            assert proxy.client().get("http://blocked.test/").status == 403
+            written = sorted(hh.db.parent.glob(hh.db.name + "*"))
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in written}
+    finally:
+        os.umask(old)
+    assert {"vaccine.db", "vaccine.db-wal", "vaccine.db-shm"} <= set(modes), modes
+    assert modes == {name: 0o600 for name in modes}, modes

@@ -56,3 +56,31 @@ def test_fingerprint_sees_a_change_and_a_missing_file(tmp_path: Path) -> None:
     assert before[1] == (str(tmp_path / "missing"), -1, -1)
     a.write_text("22")
     assert fingerprint([a, tmp_path / "missing"]) != before
+
+
+def test_the_decision_log_and_its_wal_and_shm_are_private_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    from vaccine.proxy.store.schema import connect
+
+    old = os.umask(0o022)
+    try:
+        db = connect(tmp_path / "var" / "vaccine.db")
+        db.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+        files = sorted((tmp_path / "var").iterdir())
+        assert {f.name for f in files} >= {"vaccine.db", "vaccine.db-wal", "vaccine.db-shm"}
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+        db.conn.close()
+    finally:
+        os.umask(old)
+
+
+def test_an_existing_world_readable_log_loses_world_access(tmp_path: Path) -> None:
+    from vaccine.proxy.util.files import private_file
+
+    f = tmp_path / "vaccine.db"
+    f.write_bytes(b"")
+    f.chmod(0o644)
+    assert private_file(f) and mode(f) == 0o640  # the group a parent chose stays
+    assert not private_file(f)
