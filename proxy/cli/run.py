@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaccine.proxy.errors import ProblemsError, VaccineError
 
 if TYPE_CHECKING:
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+
     from vaccine.proxy.household import Household
 from vaccine.proxy.paths import default_confdir, default_policies_dir
 from vaccine.proxy.util.words import parse_host_port
@@ -37,6 +42,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         default=[],
         dest="set_options",
         help="any mitmproxy option, repeatable",
+    )
+    parser.add_argument(
+        "--grace",
+        metavar="SECONDS",
+        type=float,
+        default=5.0,
+        help="on SIGTERM/SIGINT, how long connections in flight may finish (default 5)",
     )
     parser.add_argument(
         "--watch-interval",
@@ -71,6 +83,20 @@ def listeners(listen_port: int, modes: list[str]) -> list[str]:
         if mode.listen_port(listen_port) == listen_port:
             return list(modes)
     return ["regular", *modes]
+
+
+async def _drain_then_stop(master: DumpMaster, opts: options.Options, grace: float) -> None:
+    """SIGTERM / SIGINT: stop accepting, let the connections in flight finish (up to `grace`
+    seconds), then stop: every request the proxy answered is in the log before it exits."""
+    # The listeners close, open connections go on. Refusing new ones is a nicety; stopping
+    # is not, so a failure here never keeps the proxy running.
+    with contextlib.suppress(Exception):
+        opts.update(server=False)
+    ps = master.addons.get("proxyserver")
+    deadline = time.monotonic() + grace
+    while ps is not None and ps.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    master.shutdown()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -128,7 +154,8 @@ async def _serve(
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # reported; filtering does not depend on the log
         print(f"vaccine: cannot create the folder of the decision log {db}: {e}", file=sys.stderr)
-    journal = LogWriter(db, retention_days=settings.retention_days)
+    # Written twice a second: a crash (kill -9, power cut) loses at most about half of that.
+    journal = LogWriter(db, retention_days=settings.retention_days, flush_interval=0.5)
     journal.start()
     # Create (or migrate) the log before the first child asks a parent: the form's request
     # and `vaccine requests` need its tables. A broken log is reported and filtering goes on.
@@ -168,8 +195,16 @@ async def _serve(
         raise VaccineError(str(e)) from None
 
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, master.shutdown)
-    loop.add_signal_handler(signal.SIGTERM, master.shutdown)
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:
+        if stopping:  # a second signal: stop at once
+            master.shutdown()
+            return
+        stopping.append(loop.create_task(_drain_then_stop(master, opts, args.grace)))
+
+    loop.add_signal_handler(signal.SIGINT, stop)
+    loop.add_signal_handler(signal.SIGTERM, stop)
     loop.add_signal_handler(
         signal.SIGHUP, lambda: loop.create_task(reloader.reload(), name="vaccine-sighup")
     )

@@ -18,7 +18,7 @@ _UPSERT = (
 )
 # Only a minute not seen before inserts a row, and so fires the per-day trigger.
 _ACTIVITY = "INSERT OR IGNORE INTO activity VALUES (?, ?, ?, ?)"
-_ADD_DROPPED = (
+ADD_DROPPED = (
     "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'dropped_records'"
 )
 
@@ -73,7 +73,7 @@ class Batch:
             conn.executemany(_UPSERT, ((*key, n) for key, n in self.rows.items()))
             conn.executemany(_ACTIVITY, iter(fresh))
             if dropped:
-                conn.execute(_ADD_DROPPED, (dropped,))
+                conn.execute(ADD_DROPPED, (dropped,))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
