@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -63,6 +64,14 @@ class _Flush:
         self.ok = False
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class LogWriter:
     def __init__(
         self,
@@ -101,6 +110,7 @@ class LogWriter:
         self._dropped_submit = 0
         # Owned by the writer thread; other threads only read them (stats).
         self._db: Database | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file _db writes
         self._batch = Batch(max_pending)
         # (day, profile → category → active minutes): swapped whole, read by any thread
         self._usage: tuple[str, dict[str, dict[str, int]]] = ("", {})
@@ -289,8 +299,21 @@ class LogWriter:
         if not forced and time.monotonic() < self._next_try:
             return
         try:
+            if self._db is not None and _file_id(self.path) != self._file:
+                # A parent "resetting history", a clean-up script, a restore: the file we
+                # write is no longer the one at the path. Writing on would go nowhere.
+                log.warning(
+                    "decision log %s was deleted, moved or replaced; starting a new log there",
+                    self.path,
+                )
+                # What the WAL holds belongs to the file we had (moved: it goes with it), and
+                # a WAL left at the path must not be read as the new file's.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._disconnect()
             if self._db is None:
                 self._db = connect(self.path, busy_timeout=self.busy_timeout)
+                self._file = _file_id(self.path)
                 if self.on_connect is not None:
                     self.on_connect(self._db)
             if not self._batch.records and not self._batch.rows:

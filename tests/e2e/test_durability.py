@@ -113,3 +113,36 @@ def test_kill_9_loses_at_most_a_second_and_the_log_stays_whole(
     with e2e.vaccine(household) as again:
         assert again.client().get("http://blocked.test/").status == 403
     assert logdb.total(household.db, "kid") >= counted + 1
+
+
+CHANGES = {
+    "deleted": lambda db: [p.unlink() for p in db.parent.glob(db.name + "*")],
+    "moved": lambda db: db.rename(db.with_name("old-history.db")),
+    "replaced": lambda db: (db.unlink(), db.write_bytes(b"")),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_a_log_file_changed_under_the_proxy_is_started_anew(
+    e2e: E2E, household: Household, change: str
+) -> None:
+    with e2e.vaccine(household) as proxy:
+        kid = proxy.client()
+        assert kid.get("http://blocked.test/").status == 403
+        wait_until(lambda: logdb.total(household.db, "kid") >= 1, what="first record")
+        mark = proxy.process.mark()
+        CHANGES[change](household.db)
+        proxy.process.wait_for(r"was deleted, moved or replaced; starting a new log", since=mark)
+        for _ in range(5):
+            assert kid.get("http://blocked.test/").status == 403
+
+        def counted() -> int:
+            try:
+                return logdb.total(household.db, "kid")
+            except Exception:
+                return 0
+
+        wait_until(lambda: counted() >= 5, what="records in the new log")
+    assert logdb.integrity(household.db) == "ok"
+    if change == "moved":  # what was written before the move went with the file
+        assert logdb.total(household.db.with_name("old-history.db"), "kid") >= 1
