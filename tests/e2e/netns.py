@@ -44,6 +44,32 @@ class Namespace:
             self.argv(*argv), capture_output=True, text=True, check=check, timeout=timeout
         )
 
+    def curl(self, *args: str) -> tuple[int, str]:
+        """(curl's exit code, the HTTP status it printed) for a request made from here."""
+        done = self.run(
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", *args,
+            check=False, timeout=30,
+        )  # fmt: skip
+        return done.returncode, done.stdout.strip()
+
+    def raw_tcp_closed(self, address: str, port: int, payload: bytes) -> bool:
+        """Send bytes that are neither TLS nor HTTP; True when the connection was closed (or
+        reset) without a byte coming back."""
+        done = self.run(
+            "python3", "-c",
+            f"import socket; s = socket.create_connection(('{address}', {port}), timeout=5); "
+            f"s.sendall({payload!r}); s.settimeout(5); print(repr(s.recv(100)))",
+            check=False,
+        )  # fmt: skip
+        return done.stdout.strip() in ("b''", "") or "Reset" in done.stderr
+
+    def send_udp(self, address: str, ports: tuple[int, ...], payload: bytes = b"x") -> None:
+        self.run(
+            "python3", "-c",
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f"[s.sendto({payload!r}, ('{address}', p)) for p in {ports!r}]",
+        )  # fmt: skip
+
 
 @dataclass
 class Net:

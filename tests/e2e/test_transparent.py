@@ -33,12 +33,7 @@ class Gateway:
     origin: ProxyProcess
 
     def curl(self, *args: str) -> tuple[int, str]:
-        """(curl's exit code, the HTTP status it printed) for a request made by the child."""
-        done = self.net.child.run(
-            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", *args,
-            check=False, timeout=30,
-        )  # fmt: skip
-        return done.returncode, done.stdout.strip()
+        return self.net.child.curl(*args)
 
     def resolve(self, name: str, port: int) -> list[str]:
         return ["--resolve", f"{name}:{port}:{self.net.web_ip}"]
@@ -109,20 +104,9 @@ def test_nothing_of_a_blocked_site_reaches_the_internet(gateway: Gateway) -> Non
     code, status = g.curl("-H", "Host: blocked.test", f"http://{g.net.web_ip}/")
     assert status == "403"
     # Neither TLS nor HTTP (SSH on another port): the tunnel rule refuses it
-    web = g.net.web_ip
-    raw = g.net.child.run(
-        "python3", "-c",
-        f"import socket; s = socket.create_connection(('{web}', 2222), timeout=5); "
-        "s.sendall(b'SSH-2.0-x\\r\\n'); s.settimeout(5); print(repr(s.recv(100)))",
-        check=False,
-    )  # fmt: skip
-    assert raw.stdout.strip() in ("b''", "") or "Reset" in raw.stderr, raw
+    assert g.net.child.raw_tcp_closed(g.net.web_ip, 2222, b"SSH-2.0-x\r\n")
     # UDP other than DNS: dropped by the gateway (QUIC falls back to TCP, then decided)
-    g.net.child.run(
-        "python3", "-c",
-        "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-        f"[s.sendto(b'x', ('{web}', p)) for p in (5000, 443)]",
-    )  # fmt: skip
+    g.net.child.send_udp(g.net.web_ip, (5000, 443))
     # A last allowed request: everything before it has reached the origin if it ever would.
     assert g.curl(*g.resolve("allowed.test", 80), "http://allowed.test/")[1] == "200"
     leaked = [
