@@ -10,14 +10,14 @@ exit. An exception is shown as its type and where it was raised, never its messa
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import IO
 
 from mitmproxy.addons import termlog
+
+from vaccine.proxy.util.exc import where
 
 #: (words in mitmproxy's message, what the console says instead)
 KINDS: tuple[tuple[str, str], ...] = (
@@ -47,17 +47,6 @@ def kind_of(record: logging.LogRecord) -> str:
         if words.lower() in text.lower():
             return kind
     return f"{record.name}: a {record.levelname.lower()} message (withheld: it may name a site)"
-
-
-def where(exc_info: object) -> str:
-    """`ValueError at hosts.py:88`: the exception's type and its innermost frame, nothing it
-    carries (a message can hold a host name or a path)."""
-    if not isinstance(exc_info, tuple) or exc_info[0] is None:
-        return ""
-    kind, _, tb = exc_info
-    frames = traceback.extract_tb(tb)
-    at = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-    return f" ({kind.__name__}{at})"
 
 
 class PrivateHandler(termlog.TermLogHandler):

@@ -1,7 +1,8 @@
 """The decision log: what kind of thing happened, per minute, never the full URL.
 
-The proxy builds a `Record` with `record_for` and hands it to `LogWriter.submit` (never blocks,
-never raises); the writer thread owns the only write connection. Readers (`vaccine report`, the
+The proxy builds a `Record` with `record_for` and hands it to `submit` (never blocks, never
+raises) of a `process.WriterProcess`, which feeds a `LogWriter` in a child process: its writer
+thread owns the only write connection. Readers (`vaccine report`, the
 dashboard) use `open_readonly`, the `queries` module and the pure `summary` module.
 
 `LogWriter` is imported on first use: readers should not pay for importing sqlite-utils.

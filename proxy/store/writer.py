@@ -1,4 +1,7 @@
-"""The one writer thread: the proxy's hooks enqueue records, this thread batches them into SQLite.
+"""The one writer thread: records are enqueued, this thread batches them into SQLite.
+
+`vaccine run` runs it in a process of its own (`process.py`, `child.py`), fed in batches, so its
+work never holds the proxy's interpreter lock; tests and tools use it directly.
 
 Writing never slows or stops filtering:
 
@@ -147,6 +150,17 @@ class LogWriter:
             batches=self._batches,
             problem=self._problem,
         )
+
+    def add_dropped(self, n: int) -> None:
+        """Count `n` records lost before they reached this writer (in the proxy process, when
+        this writer runs in its own): written to `meta.dropped_records` with the next commit."""
+        with self._drop_lock:
+            self._dropped_submit += n
+
+    def usage(self) -> tuple[str, dict[str, dict[str, int]]]:
+        """(day, profile → category → active minutes) as of the last write; a new tuple after
+        each refresh, never changed in place."""
+        return self._usage
 
     def minutes_today(self, profile: str) -> dict[str, int]:
         """Active minutes per category today, as of the last write: for daily `limits:`.
