@@ -1,29 +1,32 @@
 """Category lists: which of the product's categories a host, or a URL, falls in.
 
-The index. `local/` is small and edited by hand: a dict, parsed at every load. Everything else
-can hold millions of entries, so each entry is a 64-bit hash (CRC-32 of the name, then of the
-name reversed) in one sorted array beside an array of category bitmasks: ~12 bytes an entry
-where a dict of strings takes ~100. A false match needs both CRCs to collide (about n/2^64 per
-lookup) and could only add a category, never hide one. A lookup walks the host's suffixes
-down to, not including, the top-level label: single-label entries are refused as junk.
+The index. Lists can hold millions of entries, so each entry is a 56-bit hash (CRC-32 of the
+name, then 24 bits of the CRC-32 of the name reversed) in one sorted array beside a one-byte
+index into a palette of category masks: ~10.3 bytes an entry with the Bloom filter, where a
+dict of strings takes ~100. A false match needs both CRCs to collide (about n/2^56 per lookup)
+and could only add a category, never hide one. A lookup walks the host's suffixes down to, not
+including, the top-level label: single-label entries are refused as junk.
 `compile_index` writes the arrays to `.index/lists.idx` with a fingerprint of the files read
 (path, inode, size, mtime, category); a load whose files match maps that file instead of
 parsing it, and a load whose files did not change since the last one reuses it outright.
+`local/` is compiled the same way into `.index/local.idx`, by the load itself whenever a
+parent's edit changed it (it is small), so an edit never makes the big index stale.
 """
 
 from __future__ import annotations
 
 import array
 import bisect
-import itertools
+import contextlib
 import json
+import marshal
 import mmap
 import os
 import sys
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -32,6 +35,7 @@ from vaccine.proxy.errors import Problem
 from vaccine.proxy.lists.layout import (
     CATEGORY_BITS,
     INDEX_FILE,
+    LOCAL_INDEX_FILE,
     SOURCES_FILE,
     Planned,
     checked_sources,
@@ -71,61 +75,80 @@ def _walk(host: str) -> Iterator[str]:
 
 # --- the packed table -------------------------------------------------------------------------
 
+# An entry's hash: CRC-32 of the name in the top 32 of 56 bits, the top 24 bits of the CRC-32 of
+# the name reversed below it. Built as `hash << 8 | palette id` keys, which fit in 64 bits, so
+# compiling sorts compact arrays and never a list of every entry at once.
+_LOW24 = 0xFFFFFF00
+
+
+def _key(b: bytes, pid: int) -> int:
+    return zlib.crc32(b) << 32 | (zlib.crc32(b[::-1]) & _LOW24) | pid
+
 
 #: An array built here, or a view of the mapped index file: both index like a list of ints.
 Ints = array.array | memoryview | bytearray
 
+BLOOM_BITS = 10  # per entry, one hash: ~9.5 % of misses go on to a search
+
 
 class _Packed:
-    """Sorted 64-bit hashes + masks, a bucket directory on the top 16 bits, and a one-hash
-    Bloom filter (16 bits an entry) so most misses cost one CRC and no search."""
+    """Sorted 56-bit hashes, each entry's categories as an index into a palette of masks (one
+    byte an entry, two when over 255 combinations exist), a bucket directory on the top 16
+    bits, and a one-hash Bloom filter of BLOOM_BITS an entry, so most misses cost one CRC and no
+    search: ~10.3 bytes an entry in all."""
 
-    __slots__ = ("hashes", "masks", "buckets", "bloom", "bloom_mask")
+    __slots__ = ("hashes", "masks", "palette", "buckets", "bloom", "bloom_bits")
 
-    def __init__(self, hashes: Ints, masks: Ints, buckets: Ints, bloom: Ints) -> None:
+    def __init__(
+        self, hashes: Ints, masks: Ints, palette: tuple[int, ...], buckets: Ints, bloom: Ints
+    ) -> None:
         self.hashes = hashes
         self.masks = masks
+        self.palette = palette
         self.buckets = buckets
         self.bloom = bloom
-        self.bloom_mask = len(bloom) * 8 - 1
+        self.bloom_bits = len(bloom) * 8
 
     @classmethod
-    def build(cls, keys: list[int]) -> _Packed:
-        """From `hash << _MASK_BITS | mask` keys (duplicates allowed: their masks are OR-ed)."""
-        keys.sort()
-        low = (1 << _MASK_BITS) - 1
-        hashes = array.array("Q", [k >> _MASK_BITS for k in keys])
-        masks = array.array("I", [k & low for k in keys])
-        # The same name in two lists (UT1's redirector and strong_redirector are one file) sorts
-        # into a run of equal hashes: fold each run into its first entry.
-        dups = [i for i, (a, b) in enumerate(itertools.pairwise(hashes), 1) if a == b]
-        if dups:
-            keep = bytearray(b"\1") * len(hashes)
-            for i in dups:
-                j = i - 1
-                while not keep[j]:
-                    j -= 1
-                masks[j] |= masks[i]
-                keep[i] = 0
-            hashes = array.array("Q", itertools.compress(hashes, keep))
-            masks = array.array("I", itertools.compress(masks, keep))
+    def build(cls, runs: list[array.array], palette: list[int]) -> _Packed:
+        """From sorted runs of `hash << 8 | palette id` keys (a name in two runs — UT1's
+        redirector and strong_redirector are one file — has its masks OR-ed).
+
+        Merged one slice of the hash space at a time: the sorted pieces of every run that fall
+        in it, a small sort, and out. Peak memory is the arrays plus one slice of Python ints."""
+        hashes = array.array("Q")
+        merged: list[int] = []  # each entry's mask
+        for t in range(256):
+            lo_key, hi_key = t << 56, (t + 1) << 56
+            piece: list[int] = []
+            for run in runs:
+                piece += run[bisect.bisect_left(run, lo_key) : bisect.bisect_left(run, hi_key)]
+            piece.sort()
+            last = -1
+            for k in piece:
+                h = k >> 8
+                if h == last:
+                    merged[-1] |= palette[k & 0xFF]
+                else:
+                    hashes.append(h)
+                    merged.append(palette[k & 0xFF])
+                    last = h
+        ids: dict[int, int] = {}
+        for m in merged:
+            ids.setdefault(m, len(ids))
+        masks = array.array("B" if len(ids) <= 256 else "H", [ids[m] for m in merged])
+        del merged
         n = len(hashes)
-        bloom = bytearray(max(128, 1 << (2 * n).bit_length()))
-        bits = len(bloom) * 8 - 1
+        nbits = max(1024, n * BLOOM_BITS + 7) // 8 * 8
+        bloom = bytearray(nbits // 8)
         for h in hashes:
-            b = (h >> 32) & bits
+            b = (h >> 24) % nbits
             bloom[b >> 3] |= 1 << (b & 7)
-        buckets = array.array("I", (bisect.bisect_left(hashes, t << 48) for t in range(65537)))
-        return cls(hashes, masks, buckets, bloom)
+        buckets = array.array("I", (bisect.bisect_left(hashes, t << 40) for t in range(65537)))
+        return cls(hashes, masks, tuple(ids), buckets, bloom)
 
     def __len__(self) -> int:
         return len(self.hashes)
-
-
-def _keys(names: list[str], mask: int) -> list[int]:
-    shift = 32 + _MASK_BITS
-    crc = zlib.crc32
-    return [crc(b) << shift | crc(b[::-1]) << _MASK_BITS | mask for b in map(str.encode, names)]
 
 
 # --- reading and compiling --------------------------------------------------------------------
@@ -133,29 +156,51 @@ def _keys(names: list[str], mask: int) -> list[int]:
 
 @dataclass
 class _Part:
-    """The entries of the compiled part (everything but local/)."""
+    """The entries of one compiled part: the big lists, or local/."""
 
     table: _Packed
-    urls: dict[str, dict[str, int]]
+    urls: dict[str, tuple[tuple[str, int], ...]]  # host → (path prefix, mask), …
+    url_any: dict[str, int]  # host → every mask of its URL entries
     counts: dict[str, int]
     problems: list[Problem]
 
 
-def _counts(masks: Counter[int], urls: dict[str, dict[str, int]]) -> dict[str, int]:
+def _counts(table: _Packed, urls: dict[str, tuple[tuple[str, int], ...]]) -> dict[str, int]:
+    per_id = Counter(table.masks)
+    masks: Counter[int] = Counter({table.palette[i]: n for i, n in per_id.items()})
     for rules in urls.values():
-        masks.update(rules.values())
+        masks.update(m for _, m in rules)
     return {c: sum(n for m, n in masks.items() if m & bit) for c, bit in CATEGORY_BITS.items()}
 
 
-def _build(planned: list[Planned]) -> _Part:
-    urls: dict[str, dict[str, int]] = {}
+Progress = Callable[[int, int], None]  # (entries so far, files done)
+
+
+def _build(planned: list[Planned], progress: Progress | None = None) -> _Part:
+    found: dict[str, dict[str, int]] = {}
     problems: list[Problem] = []
-    keys: list[int] = []
-    for names, mask in parse_planned(planned, urls, problems):
-        keys += _keys(names, mask)
-    table = _Packed.build(keys)
-    del keys
-    return _Part(table, urls, _counts(Counter(table.masks), urls), problems)
+    runs: list[array.array] = []
+    palette: list[int] = []
+    done = 0
+    for k, (names, mask) in enumerate(parse_planned(planned, found, problems), 1):
+        if mask not in palette:
+            if len(palette) == 256:
+                raise ValueError("more than 256 category combinations among the list files")
+            palette.append(mask)
+        pid = palette.index(mask)
+        keys = [_key(b, pid) for b in map(str.encode, names)]
+        del names
+        keys.sort()
+        runs.append(array.array("Q", keys))
+        done += len(keys)
+        del keys
+        if progress is not None:
+            progress(done, k)
+    table = _Packed.build(runs, palette)
+    del runs
+    urls = {h: tuple(r.items()) for h, r in found.items()}
+    url_any = {h: _or(r.values()) for h, r in found.items()}
+    return _Part(table, urls, url_any, _counts(table, urls), problems)
 
 
 def _fingerprint(planned: list[Planned]) -> str:
@@ -167,21 +212,23 @@ def _fingerprint(planned: list[Planned]) -> str:
         except OSError:
             stamp = (-1, -1, -1)
         files.append((p.rel, p.mask, p.kind, *stamp))
-    return json.dumps([2, sys.byteorder, CATEGORIES, files])
+    return json.dumps([3, sys.byteorder, CATEGORIES, files])
 
 
-_MAGIC = b"DVLISTS\n"
+_MAGIC = b"DVLISTS3"
 
 
-def _write_index(directory: Path, fingerprint: str, part: _Part) -> Path:
-    path = directory / INDEX_FILE
+def _write_index(directory: Path, path: Path, fingerprint: str, part: _Part) -> Path:
     t = part.table
     prefix = f"{directory}{os.sep}"  # stored relative: the folder may be named otherwise later
+    urls = marshal.dumps((part.urls, part.url_any))
     header = {
         "fingerprint": fingerprint,
         "n": len(t),
         "bloom": len(t.bloom),
-        "urls": part.urls,
+        "mask_width": t.masks.itemsize,
+        "palette": list(t.palette),
+        "urls": len(urls),
         "counts": part.counts,
         "problems": [
             (p.file.removeprefix(prefix), p.line, p.message, p.severity) for p in part.problems
@@ -194,19 +241,23 @@ def _write_index(directory: Path, fingerprint: str, part: _Part) -> Path:
     try:
         with open(tmp, "wb") as f:
             f.write(_MAGIC + len(head).to_bytes(8, "little") + head)
-            for section in (t.hashes, t.masks, t.buckets):
+            for section in (t.hashes, t.buckets, t.masks):
                 f.write(section)
+            f.write(b"\0" * (-f.tell() % 8))
             f.write(t.bloom)
+            f.write(urls)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)  # a loader sees the old index or the new one, never half
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
-def _read_index(directory: Path, fingerprint: str) -> _Part | None:
-    """The compiled part, mapped (not copied) from the index; None when absent or stale."""
+def _read_index(directory: Path, path: Path, fingerprint: str) -> _Part | None:
+    """The compiled part, mapped (not copied) from `path`; None when absent or stale."""
     try:
-        with open(directory / INDEX_FILE, "rb") as f:
+        with open(path, "rb") as f:
             if f.read(len(_MAGIC)) != _MAGIC:
                 return None
             size = int.from_bytes(f.read(8), "little")
@@ -216,20 +267,28 @@ def _read_index(directory: Path, fingerprint: str) -> _Part | None:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
         return None
-    n, nbloom, at = header["n"], header["bloom"], len(_MAGIC) + 8 + size
-    if len(mm) != at + 12 * n + 4 * 65537 + nbloom:  # cut short, or not ours
+    try:
+        n, width, at = header["n"], header["mask_width"], len(_MAGIC) + 8 + size
+        view = memoryview(mm)
+        hashes = view[at : at + 8 * n].cast("Q")
+        at += 8 * n
+        buckets = view[at : at + 4 * 65537].cast("I")
+        at += 4 * 65537
+        masks = view[at : at + width * n].cast("B" if width == 1 else "H")
+        at += width * n + (-(at + width * n) % 8)
+        bloom = view[at : at + header["bloom"]]
+        at += header["bloom"]
+        if len(mm) != at + header["urls"] or len(hashes) != n or len(masks) != n:
+            return None  # cut short, or not ours
+        urls, url_any = marshal.loads(view[at:])
+        palette = tuple(header["palette"])
+    except (KeyError, TypeError, ValueError, EOFError):
         return None
-    view = memoryview(mm)
-    hashes = view[at : at + 8 * n].cast("Q")
-    masks = view[at + 8 * n : at + 12 * n].cast("I")
-    at += 12 * n
-    buckets = view[at : at + 4 * 65537].cast("I")
-    bloom = view[at + 4 * 65537 :]
     problems = [
         Problem(str(directory / f), line, m, severity=s) for f, line, m, s in header["problems"]
     ]
-    table = _Packed(hashes, masks, buckets, bloom)
-    return _Part(table, header["urls"], header["counts"], problems)
+    table = _Packed(hashes, masks, palette, buckets, bloom)
+    return _Part(table, urls, url_any, header["counts"], problems)
 
 
 @dataclass(frozen=True)
@@ -240,32 +299,35 @@ class Compiled:
     seconds: float
 
 
-def compile_index(directory: Path) -> Compiled:
-    """Parse every list but local/ and write the index `load_lists` maps when it is current."""
+def compile_index(directory: Path, progress: Progress | None = None) -> Compiled:
+    """Parse every list but local/ and write the index `load_lists` maps when it is current.
+    `progress(entries so far, files done)` is called after each file."""
     start = time.perf_counter()
     sources = checked_sources(directory)
     planned = [p for p in plan(directory, sources)[0] if not p.local]
     fingerprint = _fingerprint(planned)  # before reading: a change while parsing shows up
-    part = _build(planned)
-    path = _write_index(directory, fingerprint, part)
-    _MEMO[os.path.realpath(directory)] = (fingerprint, part, [])
+    part = _build(planned, progress)
+    path = _write_index(directory, directory / INDEX_FILE, fingerprint, part)
+    _MEMO[(os.path.realpath(directory), INDEX_FILE)] = (fingerprint, part, [])
     entries = len(part.table) + sum(len(r) for r in part.urls.values())
     return Compiled(path, len(planned), entries, time.perf_counter() - start)
 
 
-# The compiled part of the last load of each folder: a policy edit reloads the household, and
+# The compiled parts of the last load of each folder: a policy edit reloads the household, and
 # the big lists, unchanged, need not be parsed (or even mapped) again.
-_MEMO: dict[str, tuple[str, _Part, list[Problem]]] = {}
+_MEMO: dict[tuple[str, str], tuple[str, _Part, list[Problem]]] = {}
 
 
 def _compiled_part(directory: Path, planned: list[Planned]) -> tuple[_Part, list[Problem]]:
-    key, fingerprint = os.path.realpath(directory), _fingerprint(planned)
+    """The big lists: mapped from the index `vaccine lists compile` wrote, or parsed (with a
+    warning) when it is missing or out of date."""
+    key, fingerprint = (os.path.realpath(directory), INDEX_FILE), _fingerprint(planned)
     memo = _MEMO.get(key)
     if memo is not None and memo[0] == fingerprint:
         return memo[1], memo[2]
     index = directory / INDEX_FILE
     notes: list[Problem] = []
-    part = _read_index(directory, fingerprint)
+    part = _read_index(directory, index, fingerprint)
     if part is None:
         if index.exists():
             stale = "out of date, lists parsed instead (slower); run `vaccine lists compile`"
@@ -275,89 +337,106 @@ def _compiled_part(directory: Path, planned: list[Planned]) -> tuple[_Part, list
     return part, notes
 
 
+def _local_part(directory: Path, planned: list[Planned]) -> _Part:
+    """local/: small and edited by hand, so compiled here whenever it changed (into its own
+    index, so an edit never makes the big one stale) and mapped otherwise."""
+    key, fingerprint = (os.path.realpath(directory), LOCAL_INDEX_FILE), _fingerprint(planned)
+    memo = _MEMO.get(key)
+    if memo is not None and memo[0] == fingerprint:
+        return memo[1]
+    index = directory / LOCAL_INDEX_FILE
+    part = _read_index(directory, index, fingerprint)
+    if part is None:
+        part = _build(planned)
+        with contextlib.suppress(OSError):  # a read-only folder: parsed at each load instead
+            _write_index(directory, index, fingerprint, part)
+    _MEMO[key] = (fingerprint, part, [])
+    return part
+
+
 # --- the lists as the proxy sees them ---------------------------------------------------------
 
 
 class Lists:
     """Every list of a folder, immutable once built; a reload builds a new one."""
 
-    def __init__(
-        self,
-        part: _Part,
-        local: dict[bytes, int],
-        local_urls: dict[str, dict[str, int]],
-        local_counts: dict[str, int],
-        problems: list[Problem],
-        files: list[Path],
-    ) -> None:
+    def __init__(self, part: _Part, local: _Part, problems: list[Problem], files: list[Path]):
         self._table = part.table
-        self._local = local
-        merged: dict[str, dict[str, int]] = {h: dict(r) for h, r in part.urls.items()}
-        for host, rules in local_urls.items():
-            mine = merged.setdefault(host, {})
-            for path, m in rules.items():
-                mine[path] = mine.get(path, 0) | m
-        self._urls = {h: tuple(r.items()) for h, r in merged.items()}
-        self._url_any = {h: _or(r.values()) for h, r in merged.items()}
+        self._local = local.table if len(local.table) else None
+        self._urls = (part.urls, local.urls)
+        self._url_any = (part.url_any, local.url_any)
+        self._any_urls = bool(part.urls or local.urls)
         # An entry both in local/ and in a downloaded list counts in each.
-        self._counts = {c: part.counts.get(c, 0) + local_counts.get(c, 0) for c in CATEGORIES}
-        self.entry_count = len(self._table) + len(local) + sum(len(r) for r in self._urls.values())
+        self._counts = {c: part.counts.get(c, 0) + local.counts.get(c, 0) for c in CATEGORIES}
+        urls = sum(sum(map(len, u.values())) for u in self._urls)
+        self.entry_count = len(part.table) + len(local.table) + urls
         self.problems = problems
         self.files = files
 
     @classmethod
     def empty(cls) -> Lists:
-        return cls(_Part(_Packed.build([]), {}, {}, []), {}, {}, {}, [], [])
+        nothing = _Part(_Packed.build([], []), {}, {}, {}, [])
+        return cls(nothing, nothing, [], [])
 
     def categories(self, host: str) -> frozenset[str]:
         """Categories of every entry covering `host` (already normalised)."""
-        # _walk and _Packed.get, inlined: this runs several times for every request, and
-        # a call per suffix was a third of the time.
-        t, local = self._table, self._local
-        bloom, bits, buckets, hashes, masks = t.bloom, t.bloom_mask, t.buckets, t.hashes, t.masks
-        crc32, bisect_left = zlib.crc32, bisect.bisect_left
-        address = _is_address(host)
-        b = host.encode()
-        dot = 0 if address else b.find(b".")
-        m = 0
-        while dot >= 0:
-            crc = crc32(b)
-            bit = crc & bits
-            if bloom[bit >> 3] >> (bit & 7) & 1:
-                h = crc << 32 | crc32(b[::-1])
-                top = crc >> 16
-                hi = buckets[top + 1]
-                i = bisect_left(hashes, h, buckets[top], hi)
-                if i < hi and hashes[i] == h:
-                    m |= masks[i]
-            if local:
-                m |= local.get(b, 0)
-            if address:
-                break
-            b = b[dot + 1 :]
-            dot = b.find(b".")
+        m = _lookup(self._table, host)
+        if self._local is not None:
+            m |= _lookup(self._local, host)
         return _names(m)
 
     def url_categories(self, host: str, path: str) -> frozenset[str]:
         """Categories of URL entries under a host covering `host` whose path prefixes `path`."""
-        if not self._urls:
+        if not self._any_urls:
             return _names(0)
         if "%" in path:  # entries are stored decoded: `%C3%A9`, `%c3%a9` and `é` are one path
             path = unquote(path)
         m = 0
         for suffix in _walk(host):
-            for prefix, pm in self._urls.get(suffix, ()):
-                if path.startswith(prefix):
-                    m |= pm
+            for urls in self._urls:
+                for prefix, pm in urls.get(suffix, ()):
+                    if path.startswith(prefix):
+                        m |= pm
         return _names(m)
 
     def url_rule_categories(self, host: str) -> frozenset[str]:
         """Categories with a URL entry under a host covering `host`: only the path decides."""
-        return _names(_or(self._url_any.get(s, 0) for s in _walk(host)))
+        if not self._any_urls:
+            return _names(0)
+        big, local = self._url_any
+        return _names(_or(big.get(s, 0) | local.get(s, 0) for s in _walk(host)))
 
     def stats(self) -> dict[str, int]:
         """Entries per category (every product category, zeros included)."""
         return dict(self._counts)
+
+
+def _lookup(t: _Packed, host: str) -> int:
+    """The OR of the masks of every entry of `t` covering `host`."""
+    # _walk and the search, inlined: this runs several times for every request, and a call
+    # per suffix was a third of the time.
+    bloom, nbits, buckets, hashes = t.bloom, t.bloom_bits, t.buckets, t.hashes
+    masks, palette = t.masks, t.palette
+    crc32, bisect_left = zlib.crc32, bisect.bisect_left
+    address = _is_address(host)
+    b = host.encode()
+    dot = 0 if address else b.find(b".")
+    m = 0
+    while dot >= 0:
+        crc = crc32(b)
+        bit = crc % nbits
+        if bloom[bit >> 3] >> (bit & 7) & 1:
+            h = crc << 24 | crc32(b[::-1]) >> 8
+            top = crc >> 16
+            hi = buckets[top + 1]
+            i = bisect_left(hashes, h, buckets[top], hi)
+            if i < hi and hashes[i] == h:
+                m |= palette[masks[i]]
+        if address:
+            break
+        b = b[dot + 1 :]
+        dot = b.find(b".")
+    return m
 
 
 def _or(masks: Iterable[int]) -> int:
@@ -374,13 +453,8 @@ def load_lists(directory: Path) -> Lists:
     sources = checked_sources(directory)
     planned, problems = plan(directory, sources)
     part, notes = _compiled_part(directory, [p for p in planned if not p.local])
-    problems += notes + part.problems
-    local: dict[bytes, int] = {}  # bytes: the lookup encodes the host once for both tables
-    local_urls: dict[str, dict[str, int]] = {}
-    for names, mask in parse_planned([p for p in planned if p.local], local_urls, problems):
-        for name in map(str.encode, names):
-            local[name] = local.get(name, 0) | mask
-    counts = _counts(Counter(local.values()), local_urls)
+    local = _local_part(directory, [p for p in planned if p.local])
+    problems += notes + part.problems + local.problems
     extra = [directory / SOURCES_FILE, directory / INDEX_FILE]
     files = [p.path for p in planned] + [p for p in extra if p.is_file()]
-    return Lists(part, local, local_urls, counts, problems, files)
+    return Lists(part, local, problems, files)

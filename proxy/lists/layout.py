@@ -33,6 +33,7 @@ from vaccine.proxy.policy.model import CATEGORIES
 
 SOURCES_FILE = "sources.yaml"
 INDEX_FILE = ".index/lists.idx"
+LOCAL_INDEX_FILE = ".index/local.idx"  # local/, compiled on load when it changed
 #: Present while `vaccine lists update` swaps lists in and compiles them: a running proxy
 #: waits for the compiled index instead of parsing half-updated lists (hidden: not a list).
 UPDATING_FILE = ".updating"

@@ -8,6 +8,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.hosts import suffixes
 from vaccine.proxy.lists import index as lists
 from vaccine.proxy.lists.index import Lists, compile_index, load_lists
-from vaccine.proxy.lists.layout import INDEX_FILE, UT1_NAMES, list_files
+from vaccine.proxy.lists.layout import INDEX_FILE, LOCAL_INDEX_FILE, UT1_NAMES, list_files
 from vaccine.proxy.policy.model import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]
@@ -407,6 +408,21 @@ HOSTS = ["a0.example", "x.angry.example", "bet.example", "play.example", "m7.bad
          "www.m2999.bad.example", "m3000.bad.example", "nothing.example"]  # fmt: skip
 
 
+def no_parsing(monkeypatch: pytest.MonkeyPatch, *, local: bool = False) -> list[int]:
+    """Make any parse of the big lists fail (and of local/ too, unless `local`); the result
+    counts the parses of local/ allowed."""
+    real, parses = lists._build, []
+
+    def guarded(planned: list[Any], progress: object = None) -> object:
+        if not (local and all(p.local for p in planned)):
+            raise AssertionError("parsed although the index is current")
+        parses.append(len(planned))
+        return real(planned)
+
+    monkeypatch.setattr(lists, "_build", guarded)
+    return parses
+
+
 def same(a: Lists, b: Lists) -> None:
     assert [a.categories(h) for h in HOSTS] == [b.categories(h) for h in HOSTS]
     assert a.url_categories("site.example", "/adult/x") == b.url_categories(
@@ -426,12 +442,9 @@ def test_compile_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     parsed = fresh_load(root)
     result = compile_index(root)
     assert (result.path, result.files) == (root / INDEX_FILE, 6)
-    assert result.entries == parsed.entry_count - 1  # local/ is never compiled
+    assert result.entries == parsed.entry_count - 1  # local/ has an index of its own
 
-    def no_parsing(planned: object) -> None:
-        raise AssertionError("parsed although the index is current")
-
-    monkeypatch.setattr(lists, "_build", no_parsing)
+    no_parsing(monkeypatch)  # local/ was compiled by the first load, so it is mapped too
     mapped = fresh_load(root)
     monkeypatch.undo()
     same(mapped, parsed)
@@ -444,8 +457,9 @@ def test_local_edits_do_not_make_the_index_stale(
     root = big_tree(tmp_path)
     compile_index(root)
     (root / "local/games.txt").write_text("play.example\nmore-play.example\n")
-    monkeypatch.setattr(lists, "_build", None)  # any parse of the big part would fail
+    parses = no_parsing(monkeypatch, local=True)
     found = fresh_load(root)
+    assert parses == [1]  # local/ compiled again, the big lists mapped
     assert found.categories("more-play.example") == {"games"}
     assert found.categories("a0.example") == {"adult"}
 
@@ -504,7 +518,7 @@ def test_the_index_follows_the_folder_when_it_moves(
     root = big_tree(tmp_path / "before")
     compile_index(root)
     moved = root.rename(tmp_path / "after")
-    monkeypatch.setattr(lists, "_build", None)
+    no_parsing(monkeypatch, local=True)
     found = fresh_load(moved)
     assert found.categories("m1.bad.example") == {"malware"}
     junk = [p for p in found.problems if "junk line" in p.message]
@@ -516,7 +530,7 @@ def test_an_unchanged_folder_is_not_parsed_twice(
 ) -> None:
     root = big_tree(tmp_path)
     first = fresh_load(root)
-    monkeypatch.setattr(lists, "_build", None)
+    no_parsing(monkeypatch, local=True)
     second = load_lists(root)  # a policy edit reloads the household: the lists did not change
     same(first, second)
 
@@ -646,3 +660,58 @@ def test_real_lists_compiled_and_undescribed(real: Path) -> None:
     ut1_only = {c: n for c, n in bare.stats().items()}
     assert ut1_only["phishing"] == parsed.stats()["phishing"]
     assert ut1_only["malware"] == parsed.stats()["malware"]
+
+
+def test_local_is_compiled_once_and_then_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = big_tree(tmp_path)
+    compile_index(root)
+    first = fresh_load(root)
+    assert (root / LOCAL_INDEX_FILE).is_file()
+    no_parsing(monkeypatch)  # a new process: neither part is parsed
+    again = fresh_load(root)
+    same(again, first)
+    assert again.categories("play.example") == {"games"}
+
+
+def test_a_read_only_folder_still_loads_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = big_tree(tmp_path)
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(lists, "_write_index", refuse)
+    assert fresh_load(root).categories("play.example") == {"games"}
+
+
+def test_the_index_takes_about_ten_bytes_an_entry(tmp_path: Path) -> None:
+    n = 60_000
+    names = "".join(f"n{i}.example\n" for i in range(n))
+    write(tmp_path, {"adult/domains": names, "games/domains": "g.example\nn5.example\n"})
+    result = compile_index(tmp_path)
+    assert result.entries == n + 1  # n5.example is in both: one entry, both categories
+    # 8 (hash) + 1 (palette index) + 10 bits of Bloom filter, plus a 256 KiB directory
+    overhead = 4 * 65537 + 4096
+    assert result.path.stat().st_size <= n * (9 + 10 / 8) + overhead
+    found = fresh_load(tmp_path)
+    assert found.categories("www.n5.example") == {"adult", "games"}
+    assert found.categories("n59999.example") == {"adult"}
+    assert found.categories("n60000.example") == frozenset()
+    assert found.stats()["adult"] == n and found.stats()["games"] == 2
+
+
+def test_a_damaged_url_section_is_not_used(tmp_path: Path) -> None:
+    root = big_tree(tmp_path)
+    expected = fresh_load(root)
+    compile_index(root)
+    index = root / INDEX_FILE
+    data = bytearray(index.read_bytes())
+    data[-3:] = b"\xff\xff\xff"  # inside the marshalled URL entries
+    index.write_bytes(bytes(data))
+    found = fresh_load(root)
+    assert found.url_categories("site.example", "/adult/x") == expected.url_categories(
+        "site.example", "/adult/x"
+    )
