@@ -226,7 +226,7 @@ def _write_index(directory: Path, path: Path, fingerprint: str, part: _Part) -> 
         "fingerprint": fingerprint,
         "n": len(t),
         "bloom": len(t.bloom),
-        "mask_width": t.masks.itemsize,
+        "mask_width": 1 if len(t.palette) <= 256 else 2,
         "palette": list(t.palette),
         "urls": len(urls),
         "counts": part.counts,
