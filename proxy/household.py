@@ -7,7 +7,7 @@ problem the caller keeps the old one and reports every `FILE:LINE: message`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from vaccine.proxy.errors import Problem, ProblemsError
 from vaccine.proxy.lists.index import Lists, load_lists
 from vaccine.proxy.lists.layout import INDEX_FILE, SOURCES_FILE, list_files
 from vaccine.proxy.lists.terms import Terms, load_terms
+from vaccine.proxy.memo import DecisionMemo
 from vaccine.proxy.paths import ONBOARDING_HOST, terms_dir
 from vaccine.proxy.policy.htpasswd import Htpasswd
 from vaccine.proxy.policy.identify import Identifier
@@ -36,6 +37,11 @@ class Household:
     identifier: Identifier
     logins: Htpasswd | None
     fingerprint: Fingerprint
+    #: decisions of the current minute (a reload makes a new household, and a new memo)
+    memo: DecisionMemo = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "memo", DecisionMemo(self.lists))
 
     def decide(
         self,
@@ -47,11 +53,17 @@ class Household:
         onboarding_host: str | None = ONBOARDING_HOST,
     ) -> Decision:
         """The decision with everything the household adds (lists, search terms,
-        `never_decrypt`): the one call the proxy and `vaccine explain` both make."""
-        return decide(
-            facts, profile, self.lists, now, usage, self.terms,
-            never_decrypt=self.policies.settings.never_decrypt, onboarding_host=onboarding_host,
-        )  # fmt: skip
+        `never_decrypt`): the one call the proxy and `vaccine explain` both make. A request
+        decided earlier in the same minute is remembered (see proxy/memo.py)."""
+
+        def compute() -> Decision:
+            return decide(
+                facts, profile, self.lists, now, usage, self.terms,
+                never_decrypt=self.policies.settings.never_decrypt,
+                onboarding_host=onboarding_host,
+            )  # fmt: skip
+
+        return self.memo.decide(facts, profile, now, usage, onboarding_host, compute)
 
 
 def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Household:

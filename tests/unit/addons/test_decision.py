@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from mitmproxy.proxy import context as pcontext
 from mitmproxy.proxy import mode_specs
@@ -72,9 +74,7 @@ def test_an_error_inside_a_hook_blocks(
         def identify(self, **_: object) -> None:
             raise RuntimeError("boom")
 
-    shared.household = shared.household.__class__(
-        **{**shared.household.__dict__, "identifier": Broken()}
-    )
+    shared.household = dataclasses.replace(shared.household, identifier=Broken())
     f = tflow.tflow(req=tutils.treq(host="example.com"))
     addon.requestheaders(f)
     assert f.response is not None and f.response.status_code == 403
