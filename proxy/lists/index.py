@@ -380,10 +380,9 @@ class Lists:
 
     def categories(self, host: str) -> frozenset[str]:
         """Categories of every entry covering `host` (already normalised)."""
-        m = _lookup(self._table, host)
-        if self._local is not None:
-            m |= _lookup(self._local, host)
-        return _names(m)
+        if self._local is None:
+            return _names(_lookup(self._table, host))
+        return _names(_lookup2(self._table, self._local, host))
 
     def url_categories(self, host: str, path: str) -> frozenset[str]:
         """Categories of URL entries under a host covering `host` whose path prefixes `path`."""
@@ -432,6 +431,34 @@ def _lookup(t: _Packed, host: str) -> int:
             i = bisect_left(hashes, h, buckets[top], hi)
             if i < hi and hashes[i] == h:
                 m |= palette[masks[i]]
+        if address:
+            break
+        b = b[dot + 1 :]
+        dot = b.find(b".")
+    return m
+
+
+def _lookup2(t: _Packed, u: _Packed, host: str) -> int:
+    """`_lookup` of two tables in one walk: each suffix is encoded and hashed once."""
+    crc32, bisect_left = zlib.crc32, bisect.bisect_left
+    address = _is_address(host)
+    b = host.encode()
+    dot = 0 if address else b.find(b".")
+    m = 0
+    while dot >= 0:
+        crc = crc32(b)
+        rev = -1
+        for x in (t, u):
+            bit = crc % x.bloom_bits
+            if x.bloom[bit >> 3] >> (bit & 7) & 1:
+                if rev < 0:
+                    rev = crc32(b[::-1]) >> 8
+                h = crc << 24 | rev
+                top = crc >> 16
+                hi = x.buckets[top + 1]
+                i = bisect_left(x.hashes, h, x.buckets[top], hi)
+                if i < hi and x.hashes[i] == h:
+                    m |= x.palette[x.masks[i]]
         if address:
             break
         b = b[dot + 1 :]
