@@ -20,6 +20,7 @@ from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.household import inputs_fingerprint, load_household, vanished_lists
 from vaccine.proxy.lists.layout import update_in_progress
 from vaccine.proxy.util.files import Fingerprint
+from vaccine.proxy.util.worker import announce_ready, worker
 
 
 def say(message: str) -> None:
@@ -49,10 +50,13 @@ class Reloader:
         ps = ctx.master.addons.get("proxyserver")
         addrs = ", ".join(f"{a[0] or '*'}:{a[1]}" for a in ps.listen_addrs()) if ps else "?"
         h = self.shared.household
+        me = worker()
         say(
             f"proxy running on {addrs} "
             f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
+            + (f" (worker {me[0] + 1} of {me[1]})" if me else "")
         )
+        announce_ready()
         if ps is not None:
             for path in wireguard.write_client_confs(ps.servers, ctx.options.confdir):
                 say(f"WireGuard client configuration for a device: {path}")

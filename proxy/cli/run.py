@@ -51,6 +51,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="on SIGTERM/SIGINT, how long connections in flight may finish (default 5)",
     )
     parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=1,
+        help="proxy processes sharing the listening ports, for a gateway's cores (default 1)",
+    )
+    parser.add_argument(
         "--watch-interval",
         metavar="SECONDS",
         type=float,
@@ -128,8 +135,29 @@ def main(args: argparse.Namespace) -> int:
     # garbage collector's full passes, which otherwise stall the event loop for tens of ms.
     gc.freeze()
 
+    from vaccine.proxy.cli import workers
+    from vaccine.proxy.util.worker import worker
+
+    me = worker()
+    if me is None and args.workers > 1:
+        # Made once, here: N workers starting together would each make a different one.
+        wireguard.prepare(modes, confdir)
+        _make_ca(confdir)
+        return workers.supervise(args.argv, args.workers, args.grace)
+    if args.workers < 1:
+        raise VaccineError("--workers wants a number of processes, 1 or more")
+    if me is not None:
+        modes = workers.modes_for(me[0], modes)
+        workers.share_ports()
     wireguard.prepare(modes, confdir)
     return asyncio.run(_serve(args, household, host, port, modes, confdir))
+
+
+def _make_ca(confdir: str) -> None:
+    from mitmproxy import certs
+
+    # mitmproxy's defaults (tlsconfig.py): the same files it would make at its first start
+    certs.CertStore.from_store(Path(confdir).expanduser(), "mitmproxy", 2048)
 
 
 async def _serve(

@@ -334,8 +334,9 @@ class LogWriter:
                 if self._problem == "locked":  # nothing to write: is it still locked?
                     self._db.conn.execute("BEGIN IMMEDIATE")
                     self._db.conn.execute("ROLLBACK")
-                if self._usage[0] != self.clock().date().isoformat():
-                    self._refresh_usage(self._db.conn)
+                # Other writers (`vaccine run --workers`) add minutes too: read them while
+                # idle as well, so a quiet worker's daily limits stay current.
+                self._refresh_usage(self._db.conn)
                 self._problem = None
                 return
             self._commit(self._db.conn)
