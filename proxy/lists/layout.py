@@ -42,11 +42,23 @@ UPDATING_STALE_SECONDS = 30 * 60
 
 
 def update_in_progress(directory: Path) -> bool:
+    """An update is at work: the marker is fresh and the process that wrote it still runs
+    (a killed update must not keep the proxy from reloading)."""
+    marker = directory / UPDATING_FILE
     try:
-        age = time.time() - (directory / UPDATING_FILE).stat().st_mtime
-    except OSError:
+        age = time.time() - marker.stat().st_mtime
+        pid = int(marker.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return False
-    return age < UPDATING_STALE_SECONDS
+    if age >= UPDATING_STALE_SECONDS:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    return True
 
 
 CATEGORY_BITS = {c: 1 << i for i, c in enumerate(CATEGORIES)}
