@@ -98,6 +98,13 @@ SETTINGS = Key(
             default="", example='"Childline 0800 1111"'),
         _cats("never_decrypt", "categories always passed through without TLS interception",
               default=["banking", "health"], example="[banking, health]"),
+        Key("lists", "map", "how `vaccine run` keeps the downloaded lists current",
+            example="{fetch_on_start: true, refresh: daily}", keys=(
+            Key("fetch_on_start", "bool", "with only the starter lists, fetch the sources at "
+                "start, in the background", default=True, example="true"),
+            Key("refresh", "refresh", "how often the running proxy updates the lists",
+                default="daily", example="12h"),
+        )),
     ),
 )  # fmt: skip
 

@@ -3,7 +3,8 @@
 Each published file has an ETag (its SHA-256) and a Last-Modified; conditional requests get
 304. Every request and every body byte sent is counted, so a test can check that a second
 update downloads nothing. `cut` makes a file announce its full length and stop half-way;
-`stall` sends half and then waits until released (a download to kill in the middle).
+`stall` sends half and then waits until released (a download to kill in the middle); `hold`
+answers only once released (a download that has not arrived yet).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class ListSite:
         self.full_bodies: Counter[str] = Counter()  # 200 answers, by path
         self.cut: set[str] = set()
         self.stall: set[str] = set()
+        self.hold: set[str] = set()  # answered only once `release` is set
+        self.held = threading.Event()  # set when a held request arrived
         self.stalled = threading.Event()  # set once a stalled body is half sent
         self.release = threading.Event()
         self._clock = 1_700_000_000.0
@@ -60,6 +63,9 @@ class ListSite:
                     code = 500 if self.path.startswith("/broken") else 404
                     self.send_error(code)
                     return
+                if self.path in site.hold:
+                    site.held.set()
+                    site.release.wait(30)
                 body, etag, date = found
                 inm, ims = self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
                 if (inm is not None and inm == etag) or (inm is None and ims == date):

@@ -315,3 +315,16 @@ def test_an_update_in_progress_is_marked_for_the_running_proxy(tmp_path: Path) -
     old = time.time() - UPDATING_STALE_SECONDS - 1  # left by an update that died
     os.utime(marker, (old, old))
     assert not update_in_progress(tmp_path)
+
+
+def test_a_marker_left_by_a_killed_update_is_ignored_at_once(tmp_path: Path) -> None:
+    import subprocess
+
+    from vaccine.proxy.lists.layout import UPDATING_FILE, update_in_progress
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is free now (and not reused within this test)
+    (tmp_path / UPDATING_FILE).write_text(f"{dead.pid}\n")
+    assert not update_in_progress(tmp_path)
+    (tmp_path / UPDATING_FILE).write_text(f"{os.getpid()}\n")
+    assert update_in_progress(tmp_path)
