@@ -51,6 +51,17 @@ def register(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("compile", parents=[common], help="build the fast index of the lists")
     st = sub.add_parser("stats", parents=[common], help="entries per category")
     st.add_argument("--json", action="store_true", help="machine-readable output")
+    hs = sub.add_parser(
+        "hash", parents=[common], help="turn a clear list into a hashed list (SHA-256)"
+    )
+    hs.add_argument("file", metavar="FILE", type=Path, help="hosts, domains or host/path lines")
+    hs.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        type=Path,
+        help="where to write it, e.g. blocklists/hashed/NAME.sha256 (default: stdout)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -69,7 +80,43 @@ def main(args: argparse.Namespace) -> int:
         )
     if args.action == "compile":
         return compile_(directory)
+    if args.action == "hash":
+        return hash_(args.file, args.output)
     return stats(directory, args.json)
+
+
+def hash_(source: Path, output: Path | None) -> int:
+    """The hashed list of a clear one; the clear one is read, never copied anywhere."""
+    import sys
+
+    from vaccine.proxy.lists.hashed import SUFFIX, hash_lines
+    from vaccine.proxy.util.files import write_atomically
+
+    try:
+        with open(source, encoding="utf-8-sig", errors="replace") as f:
+            made = hash_lines(f)
+    except OSError as e:
+        raise VaccineError(f"{source}: cannot be read ({e.strerror})") from None
+    if made.hosts + made.urls == 0:
+        raise VaccineError(f"{source}: no host or URL in it ({made.junk} junk lines)")
+    text = "\n".join(made.lines) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        if not output.name.endswith(SUFFIX):
+            raise VaccineError(f"{output}: a hashed list's name ends in {SUFFIX}")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(output, text.encode(), mode=0o644)
+        except OSError as e:
+            raise VaccineError(f"{output}: cannot be written ({e.strerror})") from None
+    print(
+        f"hashed {made.hosts:,} hosts and {made.urls:,} URL prefixes"
+        + (f" into {output}" if output else "")
+        + (f"; {made.junk} junk lines skipped" if made.junk else ""),
+        file=sys.stderr,
+    )
+    return 0
 
 
 def lists_dir(args: argparse.Namespace) -> Path:

@@ -96,6 +96,8 @@ SETTINGS = Key(
             default="en", example="en"),
         Key("help_line", "text", "shown on the block page and the dashboard",
             default="", example='"Childline 0800 1111"'),
+        Key("reporting_line", "text", "where to report child-abuse material; shown on the "
+            "page of a hashed-list match", default="", example='"Vietnam: call 111"'),
         _cats("never_decrypt", "categories always passed through without TLS interception",
               default=["banking", "health"], example="[banking, health]"),
         Key("lists", "map", "how `vaccine run` keeps the downloaded lists current",

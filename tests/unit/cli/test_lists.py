@@ -328,3 +328,23 @@ def test_a_marker_left_by_a_killed_update_is_ignored_at_once(tmp_path: Path) -> 
     assert not update_in_progress(tmp_path)
     (tmp_path / UPDATING_FILE).write_text(f"{os.getpid()}\n")
     assert update_in_progress(tmp_path)
+
+
+def test_lists_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clear = tmp_path / "clear.txt"
+    clear.write_text("0.0.0.0 abuse.example\nimages.example/gallery/12\n")
+    out = tmp_path / "hashed" / "hotline.sha256"
+    code, _, err = run(capsys, "lists", "hash", str(clear), "-o", str(out))
+    assert (code, err) == (0, f"hashed 1 hosts and 1 URL prefixes into {out}\n")
+    assert "example" not in out.read_text() and len(out.read_text().splitlines()) == 4
+    assert out.stat().st_mode & 0o777 == 0o644
+    code, printed, _ = run(capsys, "lists", "hash", str(clear))  # to stdout
+    assert (code, printed) == (0, out.read_text())
+    (tmp_path / "html.txt").write_text("<html>\n")
+    for argv, message in [
+        ([str(tmp_path / "nope.txt")], "nope.txt: cannot be read (No such file or directory)"),
+        ([str(tmp_path / "html.txt")], "html.txt: no host or URL in it (1 junk lines)"),
+        ([str(clear), "-o", str(tmp_path / "x.txt")], "x.txt: a hashed list's name ends in"),
+    ]:
+        code, _, err = run(capsys, "lists", "hash", *argv)
+        assert code == 1 and message in err and err.count("\n") == 1
