@@ -271,3 +271,39 @@ def test_a_full_disk_is_one_clear_line(tmp_path: Path, site: ListSite) -> None:
         assert loaded(lists).categories("bad7.example") == {"malware"}
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_an_update_killed_while_compiling_leaves_a_working_index(
+    lists: Path, site: ListSite
+) -> None:
+    assert update(lists).returncode == 0
+    index_file = lists / ".index" / "lists.idx"
+    before = index_file.read_bytes()
+    big = [f"host{i}.big-list.example" for i in range(300_000)]
+    site.publish("/hosts", hosts(big))
+    with subprocess.Popen(
+        [*command(), "lists", "update", "--lists", str(lists), "--progress-interval", "0"],
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # killed as soon as it says it compiles: mid-compile
+                if line.startswith("compiling: "):
+                    proc.send_signal(signal.SIGKILL)
+                    break
+            proc.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert index_file.read_bytes() == before  # never half-written
+    assert not update_in_progress(lists)
+    found = loaded(lists)  # the swapped-in lists work (parsed, the index being for the old)
+    assert found.categories("host7.big-list.example") == {"malware"}
+    assert found.categories("adult3.example") == {"adult"}
+    again = update(lists)  # the next update finishes the job although nothing changed
+    assert "bad: unchanged" in again.stdout and "compiled " in again.stdout
+    assert not [p for p in loaded(lists).problems if "out of date" in p.message]
