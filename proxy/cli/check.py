@@ -62,7 +62,9 @@ def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int
         return 0, list(e.problems)
     except VaccineError as e:
         return 0, [Problem(shown, None, str(e))]
-    problems = list(lists.problems)
+    from vaccine.proxy.lists.hashed import load_hashed
+
+    problems = list(lists.problems) + load_hashed(directory)[1]
     stats = {cat: n for cat, n in lists.stats().items() if n}
     if policies is not None:
         from vaccine.proxy.lists import coverage

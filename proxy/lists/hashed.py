@@ -9,7 +9,8 @@ The format (`blocklists/hashed/<name>.sha256`, written by `vaccine lists hash FI
 
     # comment
     <64 hex digits>            an entry: sha256 of "host" or of "host/path-prefix"
-    <64 hex digits> inspect    sha256 of a host that has path entries (decrypted to see paths)
+    <64 hex digits> inspect    sha256 of a host that has path entries: its HTTPS is decrypted,
+                               and path entries are looked for under such hosts only
 
 What is hashed, in UTF-8: the host normalised as everywhere in the product (lower case,
 punycode, no port, no trailing dot, a leading `www.` dropped); for a URL entry, the host, then
@@ -93,12 +94,18 @@ class HashedLists:
     def matches(self, host: str, path: str | None = None) -> bool:
         """Does an entry cover this normalised host (and path, when the request is seen)?"""
         hosts = host_candidates(host)
-        if any(digest(h) in self.entries for h in hosts):
+        digests = [digest(h) for h in hosts]
+        if any(d in self.entries for d in digests):
             return True
         if path is None:
             return False
+        # Path entries live only under hosts marked `inspect`: every other request costs a
+        # few digests, not one per path prefix.
+        under = [h for h, d in zip(hosts, digests, strict=True) if d in self.inspect]
+        if not under:
+            return False
         prefixes = path_prefixes(path)
-        return any(digest(h + p) in self.entries for h in hosts for p in prefixes)
+        return any(digest(h + p) in self.entries for h in under for p in prefixes)
 
     def needs_inspection(self, host: str) -> bool:
         """Has this host path entries, so that its requests must be decrypted to be checked?"""

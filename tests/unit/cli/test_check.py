@@ -159,6 +159,18 @@ def test_a_category_no_public_list_covers_is_one_note_not_a_warning(
     assert out[-1].endswith("1 problem (0 errors, 1 warning)")
 
 
+def test_a_broken_hashed_list_is_an_error(
+    household: Path, lists: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (household.parent / "blocklists" / "hashed").mkdir(parents=True)
+    (household.parent / "blocklists" / "hashed" / "h.sha256").write_text("<html>\n")
+    code, out, _ = run(capsys, "--policies", "policies")
+    assert code == 1
+    assert out[0] == (
+        "blocklists/hashed/h.sha256: 0 digests, 1 junk lines: damaged or not a hashed list"
+    )
+
+
 @pytest.mark.parametrize(
     ("error", "printed"),
     [
