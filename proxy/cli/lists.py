@@ -143,7 +143,10 @@ def compile_(directory: Path) -> int:
 
 
 def stats(directory: Path, as_json: bool) -> int:
+    from vaccine.proxy.lists.hashed import load_hashed
+
     lists = load_lists(directory)
+    hashed = len(load_hashed(directory)[0])
     counts = lists.stats()
     warnings = sum(p.severity == "warning" for p in lists.problems)
     if as_json:
@@ -151,6 +154,7 @@ def stats(directory: Path, as_json: bool) -> int:
             "directory": str(directory),
             "categories": counts,
             "entries": lists.entry_count,
+            "hashed": hashed,
             "files": len(lists.files),
             "warnings": warnings,
         }
@@ -161,6 +165,8 @@ def stats(directory: Path, as_json: bool) -> int:
     for category in CATEGORIES:
         print(f"{category:<{width}}  {counts[category]:>10,}")
     print(f"{'(distinct)':<{width}}  {lists.entry_count:>10,}")
+    if hashed:
+        print(f"\n{hashed:,} digests in hashed lists of known abuse material ({directory}/hashed)")
     print(f"\n{len(lists.files)} files in {directory}")
     if warnings:
         print(f"{warnings} warnings: run `vaccine check` to see them")

@@ -340,6 +340,10 @@ def test_lists_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.stat().st_mode & 0o777 == 0o644
     code, printed, _ = run(capsys, "lists", "hash", str(clear))  # to stdout
     assert (code, printed) == (0, out.read_text())
+    code, printed, _ = run(capsys, "lists", "stats", "--lists", str(tmp_path))
+    assert f"2 digests in hashed lists of known abuse material ({tmp_path}/hashed)" in printed
+    code, printed, _ = run(capsys, "lists", "stats", "--json", "--lists", str(tmp_path))
+    assert json.loads(printed)["hashed"] == 2
     (tmp_path / "html.txt").write_text("<html>\n")
     for argv, message in [
         ([str(tmp_path / "nope.txt")], "nope.txt: cannot be read (No such file or directory)"),
