@@ -90,3 +90,23 @@ def test_a_hashed_list_that_breaks_or_vanishes_keeps_the_last_good_lists(tmp_pat
     assert [p.message for p in hh.vanished_lists(good, hh.load_household(policies, lists))] == [
         "missing (deleted or moved); the last good lists stay in force"
     ]
+
+
+def test_a_remembered_decision_never_hides_a_hashed_path(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from vaccine.proxy.decision import Facts
+    from vaccine.proxy.lists.hashed import hash_lines
+
+    policies, lists = household_with_hashed(tmp_path)
+    (lists / "hashed" / "h.sha256").write_text(
+        "\n".join(hash_lines(["images.example/gallery/12"]).lines)
+    )
+    loaded = hh.load_household(policies, lists)
+    emma = loaded.policies.profile("emma")
+    now = datetime(2026, 12, 1, 12, 0)
+    first = loaded.decide(Facts(("images.example",), path="/ok.jpg"), emma, now)
+    again = loaded.decide(Facts(("images.example",), path="/gallery/12/a.jpg"), emma, now)
+    assert (first.action, again.action, again.rule) == ("allow", "block", "known_abuse")
+    shake = loaded.decide(Facts(("images.example",), stage="handshake"), emma, now)
+    assert shake.treatment == "intercept"  # decrypted, so its paths can be checked
