@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide
+from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide, fail_closed, treat
 from vaccine.proxy.errors import Problem, ProblemsError
+from vaccine.proxy.lists import hashed
+from vaccine.proxy.lists.hashed import HashedLists, load_hashed
 from vaccine.proxy.lists.index import Lists, load_lists
 from vaccine.proxy.lists.layout import INDEX_FILE, SOURCES_FILE, list_files
 from vaccine.proxy.lists.terms import Terms, load_terms
@@ -37,6 +39,8 @@ class Household:
     identifier: Identifier
     logins: Htpasswd | None
     fingerprint: Fingerprint
+    #: hashed lists of known abuse material (`hashed/*.sha256`): checked before every rule
+    abuse: HashedLists = HashedLists()
     #: decisions of the current minute (a reload makes a new household, and a new memo)
     memo: DecisionMemo = field(init=False, compare=False, repr=False)
 
@@ -53,17 +57,44 @@ class Household:
         onboarding_host: str | None = ONBOARDING_HOST,
     ) -> Decision:
         """The decision with everything the household adds (lists, search terms,
-        `never_decrypt`): the one call the proxy and `vaccine explain` both make. A request
-        decided earlier in the same minute is remembered (see proxy/memo.py)."""
+        `never_decrypt`, hashed lists): the one call the proxy and `vaccine explain` make. A
+        request decided earlier in the same minute is remembered (see proxy/memo.py); a hashed
+        list is checked before, never remembered, as its path entries make every path count."""
+        never_decrypt = self.policies.settings.never_decrypt
+        if self.abuse:
+            try:
+                hit = _known_abuse(self.abuse, facts)
+            except Exception:  # fail closed, as decide() does
+                return fail_closed(facts.moment)
+            if hit is not None:
+                return treat(hit, facts.moment, profile, never_decrypt, facts.path)
 
         def compute() -> Decision:
             return decide(
                 facts, profile, self.lists, now, usage, self.terms,
-                never_decrypt=self.policies.settings.never_decrypt,
-                onboarding_host=onboarding_host,
+                never_decrypt=never_decrypt, onboarding_host=onboarding_host,
             )  # fmt: skip
 
-        return self.memo.decide(facts, profile, now, usage, onboarding_host, compute)
+        d = self.memo.decide(facts, profile, now, usage, onboarding_host, compute)
+        # A host with hashed path entries: its requests must be seen to be checked.
+        if (
+            d.treatment == "pass_through"
+            and self.abuse
+            and facts.moment == "handshake"
+            and any(self.abuse.needs_inspection(h) for h in hashed.candidates(facts.hosts))
+        ):
+            inspected = Decision(d.action, d.rule, d.detail, d.host, d.categories, True)
+            return treat(inspected, "handshake", profile, never_decrypt, facts.path)
+        return d
+
+
+def _known_abuse(abuse: HashedLists, facts: Facts) -> Decision | None:
+    """A hashed-list match: blocked, naming no host (the log keeps no site) and no path."""
+    path = facts.path if facts.moment == "request" else None
+    for host in hashed.candidates(facts.hosts):
+        if abuse.matches(host, path):
+            return Decision("block", hashed.RULE, "a hashed list of known abuse material")
+    return None
 
 
 def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Household:
@@ -89,6 +120,8 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
             logins = Htpasswd.load(policies.settings.proxy_auth)
         except ProblemsError as e:
             problems += e.problems
+    abuse, abuse_problems = load_hashed(lists_dir)
+    problems += [p for p in abuse_problems if p.severity == "error"]
     if problems or lists is None:
         raise ProblemsError(problems)
     return Household(
@@ -101,14 +134,16 @@ def load_household(policies_dir: Path, lists_dir: Path | None = None) -> Househo
         identifier=Identifier(policies),
         logins=logins,
         fingerprint=fp,
+        abuse=abuse,
     )
 
 
 def vanished_lists(old: Household, new: Household) -> list[Problem]:
     """List files the household in force read and the new one does not find: a deleted or
     moved list would silently empty its category, so the reload is refused instead."""
-    now = {str(p) for p in new.lists.files}
-    gone = [p for p in old.lists.files if str(p) not in now and p.name not in _NOT_LISTS]
+    now = {str(p) for p in (*new.lists.files, *new.abuse.files)}
+    was = (*old.lists.files, *old.abuse.files)
+    gone = [p for p in was if str(p) not in now and p.name not in _NOT_LISTS]
     return [
         Problem(str(p), None, "missing (deleted or moved); the last good lists stay in force")
         for p in gone
@@ -128,7 +163,7 @@ def other_inputs(lists_dir: Path | None, proxy_auth: Path | None) -> list[Path]:
     """The list files, the search-term lists and the logins file."""
     paths: list[Path] = []
     if lists_dir is not None and lists_dir.is_dir():
-        paths += list_files(lists_dir)
+        paths += list_files(lists_dir) + hashed.hashed_files(lists_dir)
         terms = terms_dir(lists_dir)
         if terms.is_dir():
             paths += sorted(terms.glob("*.txt"))

@@ -56,7 +56,11 @@ class _Refuse(layer.Layer):
 
 def page_response(shared: Shared, decision: Decision) -> http.Response:
     settings = shared.household.policies.settings
-    body = blockpage.render(decision, language=settings.language, help_line=settings.help_line)
+    # A hashed list of known abuse matched: the page offers the national reporting line.
+    line = settings.help_line
+    if decision.rule == "known_abuse" and settings.reporting_line:
+        line = settings.reporting_line
+    body = blockpage.render(decision, language=settings.language, help_line=line)
     return http.Response.make(
         403,
         body.encode("utf-8"),

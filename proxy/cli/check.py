@@ -62,10 +62,21 @@ def _check_lists(directory: Path, policies: model.PolicySet | None) -> tuple[int
         return 0, list(e.problems)
     except VaccineError as e:
         return 0, [Problem(shown, None, str(e))]
-    problems = list(lists.problems)
+    from vaccine.proxy.lists.hashed import load_hashed
+
+    problems = list(lists.problems) + load_hashed(directory)[1]
     stats = {cat: n for cat, n in lists.stats().items() if n}
     if policies is not None:
-        used = sorted(_used_categories(policies) - set(stats))
+        from vaccine.proxy.lists import coverage
+        from vaccine.proxy.lists.layout import read_sources
+
+        # A category no public list covers is said once, as information: a warning at
+        # every check would only teach a parent to ignore warnings.
+        notes = coverage.no_source_note(read_sources(directory)[0], _used_categories(policies))
+        for note in notes:
+            print(f"note: no public list for {note}")
+        quiet = {n.split(":", 1)[0] for n in notes}
+        used = sorted(_used_categories(policies) - set(stats) - quiet)
         if used:
             message = (
                 f"no list entries for {', '.join(used)}, which profiles block or limit: "

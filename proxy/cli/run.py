@@ -172,6 +172,7 @@ async def _serve(
     from mitmproxy.tools.dump import DumpMaster
 
     from vaccine.proxy.addons import default_addons
+    from vaccine.proxy.addons.fetcher import ListFetcher
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
     from vaccine.proxy.store import LogWriter
@@ -215,6 +216,8 @@ async def _serve(
     )
     master.addons.add(*addons)
     reloader = next(a for a in addons if isinstance(a, Reloader))
+    # The lists fetch and refresh themselves (after the reloader: it swaps them in).
+    master.addons.add(ListFetcher(reloader.shared, reloader, args.lists))
     try:
         opts.update(
             listen_host=host,

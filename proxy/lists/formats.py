@@ -272,3 +272,23 @@ def url_line(text: str) -> tuple[tuple[str, str] | str, str]:
 
 def _show(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def count_entries(path: Path, kind: str = "domains") -> tuple[int, int]:
+    """(entries, junk lines) of a list file, read as the loader reads it but kept nowhere:
+    an update checks a download of millions of lines before it replaces anything."""
+    entries = junk = 0
+    for _, lines in line_chunks(path):
+        for line in lines:
+            if kind == "domains":
+                if _CLEAN(line) is not None:
+                    entries += 1
+                elif line:
+                    names, problem = domain_line(line)
+                    entries += len(names)
+                    junk += bool(problem) and problem != "ignored"
+            else:
+                entry, problem = url_line(line)
+                entries += bool(entry)
+                junk += bool(problem)
+    return entries, junk

@@ -9,7 +9,8 @@ What is read in the lists folder (`blocklists/`):
   drugs, see `UT1_NAMES`) holds that category's entries; a folder named otherwise is looked
   into, three levels deep, so `--lists /path/to/extracted/ut1/blacklists` works without a
   sources.yaml. A list under a name we do not know is a warning. Skipped: hidden entries,
-  `terms/` (search terms, not domains), README/LICENSE/UT1 `usage` and `expressions` files.
+  `terms/` (search terms, not domains), `hashed/` (digests, proxy/lists/hashed.py),
+  README/LICENSE/UT1 `usage` and `expressions` files.
 - A symbolic link to a folder already read (UT1's `porn -> adult`) is not read twice.
 
 A file's categories are a bitmask (`CATEGORY_BITS`) from here on: the index stores nothing else.
@@ -42,11 +43,23 @@ UPDATING_STALE_SECONDS = 30 * 60
 
 
 def update_in_progress(directory: Path) -> bool:
+    """An update is at work: the marker is fresh and the process that wrote it still runs
+    (a killed update must not keep the proxy from reloading)."""
+    marker = directory / UPDATING_FILE
     try:
-        age = time.time() - (directory / UPDATING_FILE).stat().st_mtime
-    except OSError:
+        age = time.time() - marker.stat().st_mtime
+        pid = int(marker.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return False
-    return age < UPDATING_STALE_SECONDS
+    if age >= UPDATING_STALE_SECONDS:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    return True
 
 
 CATEGORY_BITS = {c: 1 << i for i, c in enumerate(CATEGORIES)}
@@ -88,7 +101,7 @@ UT1_NAMES: dict[str, tuple[str, ...]] = {
     ), ()),
 }  # fmt: skip
 
-_SKIP_TOP = frozenset({"terms", SOURCES_FILE})
+_SKIP_TOP = frozenset({"terms", "hashed", SOURCES_FILE})  # hashed/: proxy/lists/hashed.py
 _NOT_A_LIST = re.compile(
     r"(?i)(readme|licen[cs]e|copying|changelog|global_usage|usage|expressions?"
     r"|very_restrictive_expression)(\..*)?|.*\.(pdf|md|html?|ya?ml|json|sig|asc|sha\d*|md5)"

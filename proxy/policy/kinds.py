@@ -154,6 +154,25 @@ def _duration(key: Key, v: Any) -> int:
     return minutes
 
 
+#: `refresh:` words, in minutes; 0 is "never".
+REFRESH_WORDS = {"hourly": 60, "daily": 24 * 60, "weekly": 7 * 24 * 60, "off": 0, "never": 0}
+
+
+def _refresh(key: Key, v: Any) -> int:
+    if v is False:
+        return 0
+    w = _word(v) if isinstance(v, str) else ""
+    if w in REFRESH_WORDS:
+        return REFRESH_WORDS[w]
+    days = re.fullmatch(r"(\d+)\s*d(ays?)?", w)
+    minutes = int(days[1]) * 24 * 60 if days else parse_minutes(w)
+    if not minutes:
+        raise Invalid(f"{show(v)} is not daily, weekly, hourly, off or a duration (12h, 2d)")
+    if minutes < 15:  # a list site asked every minute would soon refuse us
+        raise Invalid(f"{show(v)} is too often: at least 15m")
+    return minutes
+
+
 def _listen(key: Key, v: Any) -> str:
     s = v.strip() if isinstance(v, str) else ""
     parsed = parse_host_port(s)
@@ -222,6 +241,7 @@ KINDS: dict[str, Kind] = {
     "day": Kind("day", "days (mon … sun)", _day),
     "time": Kind('time "HH:MM"', 'times "HH:MM"', _time),
     "duration": Kind("duration (1h, 30m, 1h30m)", "durations", _duration),
+    "refresh": Kind("daily | weekly | hourly | off | a duration (12h, 2d)", "intervals", _refresh),
     "listen": Kind('"HOST:PORT"', '"HOST:PORT"s', _listen),
     "mode": Kind("mitmproxy mode spec", "mitmproxy mode specs", _mode),
     "user": Kind("login name", "login names", _user),

@@ -121,6 +121,7 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
     if not (resources.files("vaccine.proxy.pages") / "locales" / f"{v['language']}.yaml").is_file():
         message = f"no translation for {v['language']!r} yet; pages are shown in English"
         problems.append(origin.at(("language",), message, "warning"))
+    lists = v["lists"] if isinstance(v.get("lists"), dict) else {}
     settings = model.Settings(
         listen=v["listen"],
         modes=tuple(v["modes"]),
@@ -132,7 +133,10 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
         retention_days=v["retention_days"],
         language=v["language"],
         help_line=v["help_line"],
+        reporting_line=v["reporting_line"],
         never_decrypt=frozenset(v["never_decrypt"]) - model.BYPASS_CATEGORIES,
+        fetch_on_start=_valid(lists.get("fetch_on_start")) is not False,
+        refresh_minutes=_or_default(lists.get("refresh"), model.Settings.refresh_minutes),
     )
     return settings, origin
 
@@ -364,6 +368,11 @@ def _listener_ports(settings: model.Settings) -> set[int]:
         if port is not None:
             ports.add(port)
     return ports
+
+
+def _or_default(value: Any, default: int) -> int:
+    value = _valid(value)
+    return value if isinstance(value, int) else default
 
 
 def _valid(value: Any) -> Any:

@@ -111,7 +111,13 @@ class Settings:
     retention_days: int = 30
     language: str = "en"
     help_line: str = ""
+    #: the national line for reporting child-abuse material (hashed-list matches)
+    reporting_line: str = ""
     never_decrypt: frozenset[str] = frozenset({"banking", "health"})
+    #: `lists:` — fetch the sources at start when only the starter lists are there
+    fetch_on_start: bool = True
+    #: `lists.refresh` in minutes; 0: never (only `vaccine lists update`)
+    refresh_minutes: int = 24 * 60
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,17 @@ SETTINGS = Key(
             default="en", example="en"),
         Key("help_line", "text", "shown on the block page and the dashboard",
             default="", example='"Childline 0800 1111"'),
+        Key("reporting_line", "text", "where to report child-abuse material; shown on the "
+            "page of a hashed-list match", default="", example='"Vietnam: call 111"'),
         _cats("never_decrypt", "categories always passed through without TLS interception",
               default=["banking", "health"], example="[banking, health]"),
+        Key("lists", "map", "how `vaccine run` keeps the downloaded lists current",
+            example="{fetch_on_start: true, refresh: daily}", keys=(
+            Key("fetch_on_start", "bool", "with only the starter lists, fetch the sources at "
+                "start, in the background", default=True, example="true"),
+            Key("refresh", "refresh", "how often the running proxy updates the lists",
+                default="daily", example="12h"),
+        )),
     ),
 )  # fmt: skip
 

@@ -135,6 +135,42 @@ def test_categories_the_profiles_use_but_no_list_holds_are_a_warning(
     )
 
 
+def test_a_category_no_public_list_covers_is_one_note_not_a_warning(
+    household: Path, lists: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (household.parent / "blocklists").mkdir()
+    (household.parent / "blocklists" / "sources.yaml").write_text(
+        "sources:\n  bad:\n    url: http://lists.example/hosts\n    format: hosts\n"
+        "    category: malware\n"
+    )
+    (household / "emma.yaml").write_text(
+        "name: Emma\ndevices:\n  - address: 192.168.1.23\n"
+        "block:\n  categories: [adult, self_harm, malware]\n"
+    )
+    lists["result"] = FakeLists({"adult": 3})
+    code, out, _ = run(capsys, "--policies", "policies")
+    assert code == 0
+    assert out[0].startswith("note: no public list for self_harm: no maintained public list ")
+    assert [line for line in out if "self_harm" in line] == out[:1]  # once, and no warning
+    assert out[1] == (  # a category with a source not downloaded yet is still a warning
+        "blocklists: warning: no list entries for malware, which profiles block or limit: "
+        "nothing is recognised as those until lists are added (vaccine lists update)"
+    )
+    assert out[-1].endswith("1 problem (0 errors, 1 warning)")
+
+
+def test_a_broken_hashed_list_is_an_error(
+    household: Path, lists: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (household.parent / "blocklists" / "hashed").mkdir(parents=True)
+    (household.parent / "blocklists" / "hashed" / "h.sha256").write_text("<html>\n")
+    code, out, _ = run(capsys, "--policies", "policies")
+    assert code == 1
+    assert out[0] == (
+        "blocklists/hashed/h.sha256: 0 digests, 1 junk lines: damaged or not a hashed list"
+    )
+
+
 @pytest.mark.parametrize(
     ("error", "printed"),
     [
