@@ -28,6 +28,7 @@ from vaccine.proxy.lists import coverage
 from vaccine.proxy.lists.fetch import State
 from vaccine.proxy.lists.layout import read_sources
 from vaccine.proxy.lists.sources import Source
+from vaccine.proxy.util.worker import worker
 
 #: After a failed update (offline), the next try comes this much later.
 RETRY_SECONDS = 30 * 60
@@ -84,6 +85,9 @@ class ListFetcher:
         self._child: asyncio.subprocess.Process | None = None
 
     def running(self) -> None:
+        me = worker()
+        if me is not None and me[0] > 0:  # `--workers`: the first one fetches for all
+            return
         self._task = asyncio.create_task(self._run(), name="vaccine-lists-fetcher")
 
     def done(self) -> None:
