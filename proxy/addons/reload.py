@@ -20,6 +20,7 @@ from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.household import inputs_fingerprint, load_household, vanished_lists
 from vaccine.proxy.lists.layout import update_in_progress
 from vaccine.proxy.util.files import Fingerprint
+from vaccine.proxy.util.words import plural
 
 
 def say(message: str) -> None:
@@ -51,7 +52,8 @@ class Reloader:
         h = self.shared.household
         say(
             f"proxy running on {addrs} "
-            f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
+            f"({plural(len(h.policies.profiles), 'profile')}, "
+            f"{plural(h.lists.entry_count, 'list entry', 'list entries')})"
         )
         if ps is not None:
             for path in wireguard.write_client_confs(ps.servers, ctx.options.confdir):
@@ -111,7 +113,7 @@ class Reloader:
                 self.journal.retention_days = household.policies.settings.retention_days
             self._failed = None
             say(
-                f"reloaded ({len(household.policies.profiles)} profiles, "
-                f"{household.lists.entry_count} list entries)"
+                f"reloaded ({plural(len(household.policies.profiles), 'profile')}, "
+                f"{plural(household.lists.entry_count, 'list entry', 'list entries')})"
             )
             return True

@@ -28,6 +28,7 @@ from vaccine.proxy.lists.layout import UPDATING_FILE
 from vaccine.proxy.lists.sources import Source
 from vaccine.proxy.paths import default_policies_dir
 from vaccine.proxy.policy.model import CATEGORIES
+from vaccine.proxy.util.words import plural
 
 #: Refuse downloads (and archives once extracted) larger than this: a full UT1 is ~1 GiB.
 MAX_BYTES = 4 << 30
@@ -86,7 +87,8 @@ def compile_(directory: Path) -> int:
     except OSError as e:
         raise VaccineError(f"cannot write the index in {directory}: {e.strerror or e}") from e
     print(
-        f"compiled {result.entries:,} entries from {result.files} files into {result.path} "
+        f"compiled {plural(result.entries, 'entry', 'entries')} from "
+        f"{plural(result.files, 'file')} into {result.path} "
         f"in {result.seconds:.1f} s"
     )
     return 0
@@ -111,9 +113,9 @@ def stats(directory: Path, as_json: bool) -> int:
     for category in CATEGORIES:
         print(f"{category:<{width}}  {counts[category]:>10,}")
     print(f"{'(distinct)':<{width}}  {lists.entry_count:>10,}")
-    print(f"\n{len(lists.files)} files in {directory}")
+    print(f"\n{plural(len(lists.files), 'file')} in {directory}")
     if warnings:
-        print(f"{warnings} warnings: run `vaccine check` to see them")
+        print(f"{plural(warnings, 'warning')}: run `vaccine check` to see them")
     return 0
 
 
@@ -190,7 +192,7 @@ def fetch(src: Source, directory: Path, timeout: float) -> str:
             root = _single_folder(tree)
             _check_ut1(root, src)
             _swap_folder(root, target)
-            return f"{files} files, {size / 2**20:.1f} MiB downloaded"
+            return f"{plural(files, 'file')}, {size / 2**20:.1f} MiB downloaded"
         with open(download, "rb") as f:
             gz = f.read(2) == b"\x1f\x8b"
         if gz and not src.into.endswith(".gz"):
@@ -201,9 +203,10 @@ def fetch(src: Source, directory: Path, timeout: float) -> str:
         report = FileReport()
         entries = len(parse_domains(download, report))
         if not entries:
-            raise UpdateFailed(f"no entries in the download ({report.junk_count} junk lines)")
+            junk = plural(report.junk_count, "junk line")
+            raise UpdateFailed(f"no entries in the download ({junk})")
         os.replace(download, target)
-        return f"{entries:,} entries"
+        return plural(entries, "entry", "entries")
 
 
 def _download(url: str, dest: Path, timeout: float) -> int:

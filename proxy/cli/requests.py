@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaccine.proxy.errors import ProblemsError, VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import default_policies_dir, find_policies_dir
+from vaccine.proxy.util.words import did_you_mean
 
 if TYPE_CHECKING:
     from vaccine.proxy.askparent import Answer
@@ -67,10 +68,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from vaccine.proxy import askparent
 
-    policies_dir: Path = getattr(args, "policies", None) or default_policies_dir()
+    given: Path | None = getattr(args, "policies", None)
+    if args.db is None or args.action == "approve":  # the policies name the log; `always` edits
+        policies_dir = find_policies_dir(given)
+    else:
+        policies_dir = given or default_policies_dir()
     db_path: Path = args.db or _database(policies_dir)
     if args.action == "list":
-        return _list(db_path, args)
+        return _list(db_path, policies_dir, args)
     request_id = _request_id(args.id)
     now = clock()
     if args.action == "approve":
@@ -101,6 +106,20 @@ def _database(policies_dir: Path) -> Path:
         ) from None
 
 
+def _check_profile(profile: str, policies_dir: Path, in_log: set[str]) -> None:
+    """A profile the policies or the log know, or a one-line error with "did you mean"."""
+    from vaccine.proxy.policy.load import load_policies
+
+    try:
+        known = set(load_policies(policies_dir).children) | in_log
+    except VaccineError:  # no policies or broken ones (with --db): the log's names only
+        known = set(in_log)
+    if profile not in known:
+        listed = ", ".join(sorted(known)) or "none yet"
+        hint = did_you_mean(profile, known)
+        raise VaccineError(f"no profile {profile!r}{hint} (profiles: {listed})")
+
+
 def _request_id(text: str) -> int:
     digits = text.strip().removeprefix("#")
     if not digits.isdigit():
@@ -119,9 +138,13 @@ def _how_long(answer: Answer, now: datetime) -> str:
     return f"until {until:%a %d %b %H:%M}"
 
 
-def _list(db_path: Path, args: argparse.Namespace) -> int:
+def _list(db_path: Path, policies_dir: Path, args: argparse.Namespace) -> int:
     from vaccine.proxy.store.requests import list_requests
 
+    if args.profile is not None:
+        _check_profile(
+            args.profile, policies_dir, {r.profile for r in list_requests(db_path, None)}
+        )
     rows = list_requests(db_path, None if args.all else "pending", args.profile)
     if args.json:
         out = {
