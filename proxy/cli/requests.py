@@ -44,14 +44,21 @@ def register(parser: argparse.ArgumentParser) -> None:
         description=(
             "Let the request's profile reach its site. --for 15m, 1h (the default), 1h30m … up "
             "to a day, today (until midnight) or always. An approval takes effect at once, "
-            "without a restart, and passes every rule. `always` adds the site to allow.domains "
-            "in the profile's YAML file (comments and layout kept), where schedule windows "
-            "still apply."
+            "without a restart; one for a time passes every rule. `always` adds the site to "
+            "allow.domains in the profile's YAML file (comments and layout kept); when a "
+            "schedule window (bedtime) would still block it, say with --during-schedule "
+            "whether always includes that time."
         ),
     )
     approve.add_argument("id", metavar="ID", help="the request's number, as `list` shows it")
     approve.add_argument(
         "--for", dest="duration", metavar="DURATION", default="1h", help="15m, 1h, today, always"
+    )
+    approve.add_argument(
+        "--during-schedule",
+        choices=("allow", "block"),
+        help="with --for always, when a schedule window would still block the site: allow "
+        "(added to the window's allow too: open then as well) or block (the window applies)",
     )
     deny = sub.add_parser("deny", help="say no to a request", description="say no to a request")
     deny.add_argument("id", metavar="ID", help="the request's number, as `list` shows it")
@@ -80,18 +87,45 @@ def main(args: argparse.Namespace) -> int:
     now = clock()
     if args.action == "approve":
         duration = askparent.parse_duration(args.duration)  # a bad one before anything else
-        answer = askparent.approve_request(policies_dir, db_path, request_id, duration, now)
+        if args.during_schedule is not None and duration.kind != "always":
+            raise VaccineError("--during-schedule goes with --for always")
+        answer = askparent.approve_request(
+            policies_dir, db_path, request_id, duration, now, during=args.during_schedule
+        )
         r = answer.request
         print(f"Approved #{r.id}: {r.profile} may visit {r.domain} {_how_long(answer, now)}.")
         if answer.edited is not None:
-            print(f"Added {r.domain} to allow.domains in {answer.edited}.")
+            print(f"Added {r.domain} to {_where_added(answer)} in {answer.edited}.")
         elif answer.until is None:
             print(f"{r.domain} was already allowed by {r.profile}'s policy file.")
+        for line in _schedule_lines(answer, now):
+            print(line)
     else:
         answer = askparent.deny_request(db_path, request_id, now)
         r = answer.request
         print(f"Denied #{r.id}: {r.profile}, {r.domain}.")
     return 0
+
+
+def _where_added(answer: Answer) -> str:
+    if answer.during != "allow":
+        return "allow.domains"
+    return " and ".join(["allow.domains", *(f"schedule.{w.name}.allow" for w in answer.windows)])
+
+
+def _schedule_lines(answer: Answer, now: datetime) -> list[str]:
+    """What happens during the schedule windows that would block the site."""
+    from vaccine.proxy.policy.windows import window_end, window_words
+
+    out = []
+    for w in answer.windows:
+        if answer.during == "allow":
+            out.append(f"It is open during {window_words(w)} too.")
+            continue
+        end = window_end(w, now)
+        later = f" It opens when {w.name} ends, at {end:%H:%M}." if end is not None else ""
+        out.append(f"It stays blocked during {window_words(w)}.{later}")
+    return out
 
 
 def _database(policies_dir: Path) -> Path:
