@@ -54,3 +54,10 @@ def test_plurals(n: int, text: str) -> None:
     assert plural(n, "warning") == text
     assert plural(1, "list entry", "list entries") == "1 list entry"
     assert plural(3, "list entry", "list entries") == "3 list entries"
+
+
+def test_broken_list_reasons_count_in_words() -> None:
+    from vaccine.proxy.lists.layout import broken_reason
+
+    assert broken_reason(0, 1).startswith("no entries (1 junk line): ")
+    assert broken_reason(1, 2).startswith("mostly junk (2 junk lines, 1 entry): ")
