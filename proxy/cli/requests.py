@@ -163,6 +163,8 @@ def _request_id(text: str) -> int:
 
 def _how_long(answer: Answer, now: datetime) -> str:
     until = answer.until
+    if until is None and answer.during == "block":
+        return "always, except during " + " and ".join(w.name for w in answer.windows)
     if until is None:
         return "always"
     if until.time() == datetime.min.time() and (until.date() - now.date()).days == 1:

@@ -117,7 +117,7 @@ def test_approve_always_edits_the_profile_file(
     code, out, _ = run(capsys, "requests", "approve", "#1", "--for", "always",
                        "--during-schedule", "block", "--policies", str(household))  # fmt: skip
     assert code == 0
-    assert "emma may visit roblox.com always." in out
+    assert "emma may visit roblox.com always, except during bedtime." in out
     assert f"Added roblox.com to allow.domains in {(household / 'emma.yaml').absolute()}" in out
     assert "scratch.mit.edu, roblox.com]" in (household / "emma.yaml").read_text()
     # NOW is Sunday 19:00, before bedtime: nothing opens or closes at its end
