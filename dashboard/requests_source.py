@@ -56,15 +56,25 @@ def load_requests(
     return pending, tuple(answered)
 
 
+#: "always" when a schedule window would still block the site: the window applies, or the
+#: site joins its `allow` (`askparent.During`)
+ALWAYS_CHOICES: tuple[str, ...] = ("always:block", "always:allow")
+
+
 def approve(
     policies_dir: Path, db_path: Path, request_id: int, duration: str, now: datetime
 ) -> Request:
-    """Approve for `duration` (one of DURATIONS). Raises VaccineError with a one-line reason."""
+    """Approve for `duration` (one of DURATIONS or ALWAYS_CHOICES). Raises VaccineError with
+    a one-line reason."""
     from vaccine.proxy.askparent import approve_request
 
-    if duration not in DURATIONS:
+    if duration not in DURATIONS + ALWAYS_CHOICES:
         raise ValueError(f"not a duration the dashboard offers: {duration!r}")
-    answer = approve_request(policies_dir, db_path, request_id, duration, now)
+    duration, _, during = duration.partition(":")
+    answer = approve_request(
+        policies_dir, db_path, request_id, duration, now,
+        during="allow" if during == "allow" else "block" if during == "block" else None,
+    )  # fmt: skip
     return _request(answer.request, {})
 
 

@@ -31,9 +31,10 @@ from vaccine.proxy.errors import ProblemsError, VaccineError
 from vaccine.proxy.hosts import registrable_domain
 from vaccine.proxy.pages import blockpage
 from vaccine.proxy.pages.blockpage import ASK_PATH, MAX_MESSAGE, askable
-from vaccine.proxy.policy.edit import add_allowed_domain
+from vaccine.proxy.policy.edit import add_allowed_domain, with_allowed_domain
 from vaccine.proxy.policy.load import load_policies
-from vaccine.proxy.policy.model import CATEGORIES, Profile
+from vaccine.proxy.policy.model import CATEGORIES, Profile, Window
+from vaccine.proxy.policy.windows import window_words, windows_blocking
 from vaccine.proxy.store import requests as store
 from vaccine.proxy.store.requests import AccessRequest, AddResult
 from vaccine.proxy.util.words import format_minutes, parse_minutes
@@ -44,6 +45,8 @@ __all__ = [
     "Answer",
     "BadDuration",
     "Duration",
+    "During",
+    "ScheduleChoiceNeeded",
     "approve_request",
     "askable",
     "clean_message",
@@ -235,12 +238,30 @@ def parse_duration(text: str) -> Duration:
     return Duration("minutes", minutes)
 
 
+#: What "always" means for the schedule windows that would still block the site: `allow`
+#: (the site joins each window's own `allow`: open then too) or `block` (the windows still
+#: apply: open the rest of the time).
+During = Literal["allow", "block"]
+
+
+class ScheduleChoiceNeeded(VaccineError):
+    """ "Always" for a site some schedule window would still block, and the parent has not said
+    whether the window is included; nothing was changed."""
+
+    def __init__(self, message: str, windows: tuple[Window, ...]) -> None:
+        super().__init__(message)
+        self.windows = windows
+
+
 @dataclass(frozen=True)
 class Answer:
     request: AccessRequest
     until: datetime | None  # approved until (None: always, or denied)
     #: the profile file the site was added to ("always"); None when the file already had it
     edited: Path | None = None
+    #: "always": the schedule windows that would block the site, and the parent's choice
+    windows: tuple[Window, ...] = ()
+    during: During | None = None
 
 
 def approve_request(
@@ -249,20 +270,25 @@ def approve_request(
     request_id: int,
     duration: Duration | str,
     now: datetime,
+    *,
+    during: During | None = None,
 ) -> Answer:
     """A parent approves a pending request, for a while or always. Raises VaccineError
-    (unknown id, already answered, bad duration, a profile file that cannot take the site)."""
+    (unknown id, already answered, bad duration, a profile file that cannot take the site),
+    and ScheduleChoiceNeeded for "always" when a schedule window would still block the site
+    and `during` does not say whether it is included."""
     if isinstance(duration, str):
         duration = parse_duration(duration)
     request = store.get_request(db_path, request_id)
     if request.status != "pending":
         raise store.AlreadyAnswered(f"request #{request_id} was already {request.status}")
-    edited = None
+    edited: Path | None = None
+    windows: tuple[Window, ...] = ()
     if duration.kind == "always":
-        edited = _allow_always(policies_dir, request)
+        edited, windows = _allow_always(policies_dir, request, during)
     until = duration.until(now)
     row = store.answer(db_path, request_id, approve=True, until=until, now=now)
-    return Answer(row, until, edited)
+    return Answer(row, until, edited, windows, during if windows else None)
 
 
 def deny_request(db_path: Path, request_id: int, now: datetime) -> Answer:
@@ -270,8 +296,12 @@ def deny_request(db_path: Path, request_id: int, now: datetime) -> Answer:
     return Answer(row, None)
 
 
-def _allow_always(policies_dir: Path, request: AccessRequest) -> Path | None:
-    """Add the site to the profile's own `allow.domains`; the file, or None if it had it."""
+def _allow_always(
+    policies_dir: Path, request: AccessRequest, during: During | None
+) -> tuple[Path | None, tuple[Window, ...]]:
+    """Add the site to the profile's own `allow.domains`, and with `during="allow"` to the
+    `allow` of each window that would still block it: (the file, or None if it had it all;
+    those windows)."""
     try:
         policies = load_policies(policies_dir)
     except ProblemsError as e:
@@ -291,5 +321,24 @@ def _allow_always(policies_dir: Path, request: AccessRequest) -> Path | None:
             "and an allow entry for the same domain would tie, and a tie blocks: remove it "
             "from block.domains first, or approve it for a time instead"
         )
+    windows = windows_blocking(profile, request.domain, {request.category})
+    if windows and during is None:
+        words = " and ".join(window_words(w) for w in windows)
+        raise ScheduleChoiceNeeded(
+            f"{request.domain} would still be blocked during {profile.name}'s {words}: say "
+            "whether always includes that time, with --during-schedule allow (open then too) "
+            "or --during-schedule block (blocked then, open the rest of the time)",
+            windows,
+        )
+    if during == "allow":  # every edit is possible before the first is made
+        text = profile.source.read_text(encoding="utf-8")
+        for w in windows:
+            with_allowed_domain(text, request.domain, w.allow, file=str(profile.source),
+                                window=w.name)  # fmt: skip
     changed = add_allowed_domain(profile.source, request.domain, inherited=profile.allow_domains)
-    return profile.source if changed else None
+    if during == "allow":
+        for w in windows:
+            changed |= add_allowed_domain(
+                profile.source, request.domain, inherited=w.allow, window=w.name
+            )
+    return (profile.source if changed else None), windows

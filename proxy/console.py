@@ -17,6 +17,7 @@ from typing import IO
 
 from mitmproxy.addons import termlog
 
+from vaccine.proxy.startup import is_listen_failure
 from vaccine.proxy.util.exc import where
 
 #: (words in mitmproxy's message, what the console says instead)
@@ -38,11 +39,15 @@ KINDS: tuple[tuple[str, str], ...] = (
 SUMMARY_EVERY = 60.0
 
 
-def kind_of(record: logging.LogRecord) -> str:
+def _message(record: logging.LogRecord) -> str:
     try:
-        text = record.getMessage()
+        return record.getMessage()
     except Exception:
-        text = str(record.msg)
+        return str(record.msg)
+
+
+def kind_of(record: logging.LogRecord) -> str:
+    text = _message(record)
     for words, kind in KINDS:
         if words.lower() in text.lower():
             return kind
@@ -67,6 +72,8 @@ class PrivateHandler(termlog.TermLogHandler):
             # Our own messages are written not to name sites; their exceptions are reduced.
             self._print(f"vaccine: {record.getMessage()}{where(record.exc_info)}")
             return
+        if is_listen_failure(_message(record)):
+            return  # said once, in our words, by proxy.startup.StartupCheck
         kind = kind_of(record)
         now = self.clock()
         last = self.last.get(kind)

@@ -303,13 +303,20 @@ def _decide_host(
         # way to show the child a page instead of a connection error.
         return Decision("block", rule, detail, host, categories, inspect=True)
 
-    # 1. A parent's approval still in force.
+    # 1. A parent's approval for a while (15 minutes, an hour, today) still in force. An
+    # "always" approval is an allow.domains entry the file may not hold yet (the proxy reloads
+    # it within seconds): it applies where that entry will, at rule 3, so the site does not
+    # open now and close again at the reload. Schedule windows the parent chose to include
+    # name it in their own `allow` (proxy.policy.windows).
+    always: str | None = None
     for suffix in suffixes(host) if usage.approvals else ():
         if suffix in usage.approvals:
             until = usage.approvals[suffix]
-            if until is None or until > now:
-                when = "always" if until is None else f"until {until:%H:%M}"
-                return Decision("allow", "approval", f"approved by a parent ({when})", host, cats)
+            if until is None:
+                always = always or suffix  # the most specific comes first
+            elif until > now:
+                detail = f"approved by a parent (until {until:%H:%M})"
+                return Decision("allow", "approval", detail, host, cats)
 
     # 2. A schedule window active now.
     for window in profile.schedule:
@@ -323,8 +330,14 @@ def _decide_host(
         if hit:
             return block("schedule", f"schedule.{window.name}: {', '.join(sorted(hit))}", hit)
 
-    # 3. The most specific allow/block domain entry (a tie blocks).
+    # 3. The most specific allow/block domain entry (a tie blocks); an "always" approval
+    # counts as an allow entry.
     match = profile.domain_rules.match(host)
+    if always is not None and (
+        match is None or len(always) > len(match[1]) or match == ("allow", always)
+    ):
+        detail = "approved by a parent (always)"
+        return Decision("allow", "approval", detail, host, cats, _inspect(profile))
     if match is not None:
         verdict, entry = match
         if verdict == "block":

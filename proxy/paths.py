@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+from vaccine.proxy.errors import VaccineError
 
 SYSTEM_POLICIES = Path("/etc/vaccine/policies")
 # Where mitmproxy keeps its CA by default is the user's home; ours can be moved with
@@ -16,13 +19,61 @@ ONBOARDING_HOST = "mitm.it"
 ASK_PATH = "/.well-known/digital-vaccine/ask"
 
 
-def default_policies_dir() -> Path:
-    """`./policies` when it exists, else `/etc/vaccine/policies` (the contract's rule)."""
+def policies_candidates() -> list[Path]:
+    """Where a command looks for the policy folder when `--policies` is not given, in order.
+
+    `$VACCINE_POLICIES` alone when set (a service names its folder and means it); else
+    `./policies`, then the `policies/` of the checkout whose `.venv` runs this command (so
+    `/opt/vaccine/.venv/bin/vaccine` works from any directory, as a service starts it), then
+    `/etc/vaccine/policies`.
+    """
     env = os.environ.get("VACCINE_POLICIES")
     if env:
-        return Path(env)
-    local = Path("policies")
-    return local if local.is_dir() else SYSTEM_POLICIES
+        return [Path(env)]
+    out = [Path("policies")]
+    checkout = install_checkout()
+    if checkout is not None:
+        out.append(checkout / "policies")
+    out.append(SYSTEM_POLICIES)
+    return list(dict.fromkeys(out))
+
+
+def install_checkout() -> Path | None:
+    """The folder holding the virtual environment this command runs in, when it is one
+    (install.sh makes `.venv/` in the checkout); None for a system-wide install."""
+    if sys.prefix == sys.base_prefix:
+        return None
+    return Path(sys.prefix).resolve().parent
+
+
+def default_policies_dir() -> Path:
+    """The first candidate folder that exists, else the last one (for commands that can do
+    without policies, such as `vaccine report --db FILE`)."""
+    candidates = policies_candidates()
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
+
+
+def find_policies_dir(given: Path | None) -> Path:
+    """The policy folder to use: `given` (`--policies`), else the first candidate that exists.
+    Raises VaccineError, on one line, naming where it looked and how to say where it is."""
+    if given is not None:
+        if not given.is_dir():
+            raise VaccineError(f"--policies {given}: no such policy directory")
+        return given
+    candidates = policies_candidates()
+    found = next((c for c in candidates if c.is_dir()), None)
+    if found is not None:
+        return found
+    looked = ", ".join(_shown(c) for c in candidates)
+    if os.environ.get("VACCINE_POLICIES"):
+        raise VaccineError(f"VACCINE_POLICIES={looked}: no such folder (or give --policies DIR)")
+    raise VaccineError(
+        f"no policy folder found (looked in {looked}); give --policies DIR or set VACCINE_POLICIES"
+    )
+
+
+def _shown(path: Path) -> str:
+    return f"./{path}" if not path.is_absolute() else str(path)
 
 
 def default_confdir() -> str:

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Static
 from vaccine.dashboard.screens.approve import ApproveDialog
 from vaccine.dashboard.screens.base import DashboardScreen
 from vaccine.dashboard.snapshot import Request, Snapshot
+from vaccine.proxy.policy.model import Window
+from vaccine.proxy.policy.windows import windows_blocking
 
 
 def asked_at(stamp: str, today: str) -> str:
@@ -123,14 +125,16 @@ class RequestsScreen(DashboardScreen):
         file = f"{request.profile}.yaml"
         snapshot = self.dashboard.snapshot
         child = snapshot.child(request.profile) if snapshot else None
+        windows: tuple[Window, ...] = ()
         if child is not None and child.profile is not None:
             file = child.profile.source.name
+            windows = windows_blocking(child.profile, request.domain, {request.category})
 
         def answered(duration: str | None) -> None:
             if duration is not None:
                 self.dashboard.answer(request, duration)
 
-        self.app.push_screen(ApproveDialog(request, file, self.labels), answered)
+        self.app.push_screen(ApproveDialog(request, file, self.labels, windows), answered)
 
     def action_deny(self) -> None:
         request = self._selected()

@@ -20,6 +20,7 @@ from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.household import inputs_fingerprint, load_household, vanished_lists
 from vaccine.proxy.lists.layout import update_in_progress
 from vaccine.proxy.util.files import Fingerprint
+from vaccine.proxy.util.words import plural
 from vaccine.proxy.util.worker import announce_ready, worker
 
 
@@ -53,7 +54,8 @@ class Reloader:
         me = worker()
         say(
             f"proxy running on {addrs} "
-            f"({len(h.policies.profiles)} profiles, {h.lists.entry_count} list entries)"
+            f"({plural(len(h.policies.profiles), 'profile')}, "
+            f"{plural(h.lists.entry_count, 'list entry', 'list entries')})"
             + (f" (worker {me[0] + 1} of {me[1]})" if me else "")
         )
         announce_ready()
@@ -115,7 +117,7 @@ class Reloader:
                 self.journal.retention_days = household.policies.settings.retention_days
             self._failed = None
             say(
-                f"reloaded ({len(household.policies.profiles)} profiles, "
-                f"{household.lists.entry_count} list entries)"
+                f"reloaded ({plural(len(household.policies.profiles), 'profile')}, "
+                f"{plural(household.lists.entry_count, 'list entry', 'list entries')})"
             )
             return True

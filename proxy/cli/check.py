@@ -14,6 +14,7 @@ from vaccine.proxy import paths
 from vaccine.proxy.errors import Problem, ProblemsError, VaccineError
 from vaccine.proxy.policy import model
 from vaccine.proxy.policy.load import check_policies, load_settings
+from vaccine.proxy.util.words import plural
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +28,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    directory: Path = args.policies or paths.default_policies_dir()
-    if not directory.is_dir():
-        raise VaccineError(f"no policy directory at {directory} (give one with --policies DIR)")
+    directory: Path = paths.find_policies_dir(args.policies)
     policies, problems = check_policies(directory)
     settings = policies.settings if policies else load_settings(directory)[0]
     lists_dir: Path = args.lists or settings.blocklists
@@ -42,11 +41,11 @@ def main(args: argparse.Namespace) -> int:
     warnings = len(problems) - errors
     profiles = len(policies.profiles) if policies else _count_profiles(directory)
     summary = (
-        f"{_plural(profiles, 'profile')}, {_plural(categories, 'list category', 'list categories')}"
-        f", {_plural(len(problems), 'problem')}"
+        f"{plural(profiles, 'profile')}, {plural(categories, 'list category', 'list categories')}"
+        f", {plural(len(problems), 'problem')}"
     )
     if problems:
-        summary += f" ({_plural(errors, 'error')}, {_plural(warnings, 'warning')})"
+        summary += f" ({plural(errors, 'error')}, {plural(warnings, 'warning')})"
     print(summary)
     return 1 if errors else 0
 
@@ -146,7 +145,3 @@ def _relative(problem: Problem) -> str:
         if not rel.startswith(".."):
             problem = Problem(rel, problem.line, problem.message, problem.key, problem.severity)
     return str(problem)
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from vaccine.proxy.errors import VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import default_policies_dir, find_policies_dir
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         language = settings.language
         db_path = db_path or settings.database
     elif db_path is None:
+        find_policies_dir(args.policies)  # raises, saying where it looked
         raise VaccineError(f"{directory}: no such policy directory (give --policies or --db)")
     assert db_path is not None
 

@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 
 from vaccine.proxy.decision import Decision, Facts, Stage, Usage
 from vaccine.proxy.errors import ProblemsError, VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import find_policies_dir
 
 if TYPE_CHECKING:
     from vaccine.proxy.household import Household
     from vaccine.proxy.policy.model import Profile
 from vaccine.proxy.search.engines import engine_of, extract_query
+from vaccine.proxy.util.words import did_you_mean
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +137,7 @@ def describe(decision: Decision) -> str:
 def main(args: argparse.Namespace) -> int:
     from vaccine.proxy.household import load_household
 
-    policies_dir = args.policies or default_policies_dir()
+    policies_dir = find_policies_dir(args.policies)
     try:
         household = load_household(policies_dir, args.lists)
     except ProblemsError as e:
@@ -144,7 +145,9 @@ def main(args: argparse.Namespace) -> int:
         raise VaccineError(msg) from None
     profiles = household.policies.profiles
     if args.profile not in profiles:
-        raise VaccineError(f"no profile {args.profile!r}; profiles: {', '.join(sorted(profiles))}")
+        hint = did_you_mean(args.profile, profiles)
+        listed = ", ".join(household.policies.children)
+        raise VaccineError(f"no profile {args.profile!r}{hint} (profiles: {listed})")
     profile = profiles[args.profile]
     try:
         now = datetime.fromisoformat(args.at) if args.at else datetime.now()

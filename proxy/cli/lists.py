@@ -17,6 +17,7 @@ from vaccine.proxy.lists.index import load_lists
 from vaccine.proxy.lists.progress import Progress
 from vaccine.proxy.paths import default_policies_dir
 from vaccine.proxy.policy.model import CATEGORIES
+from vaccine.proxy.util.words import plural
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -167,7 +168,7 @@ def stats(directory: Path, as_json: bool) -> int:
     print(f"{'(distinct)':<{width}}  {lists.entry_count:>10,}")
     if hashed:
         print(f"\n{hashed:,} digests in hashed lists of known abuse material ({directory}/hashed)")
-    print(f"\n{len(lists.files)} files in {directory}")
+    print(f"\n{plural(len(lists.files), 'file')} in {directory}")
     if warnings:
-        print(f"{warnings} warnings: run `vaccine check` to see them")
+        print(f"{plural(warnings, 'warning')}: run `vaccine check` to see them")
     return 0

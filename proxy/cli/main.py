@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,12 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+#: The exit status when the reader of our output went away (`vaccine report | head -1`): what
+#: a shell reports for a process ended by SIGPIPE (128 + 13), so `set -o pipefail` sees the
+#: same as for `yes | head -1`.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = _command_in(argv)
@@ -91,12 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv  # `vaccine run --workers` starts each worker with the same arguments
     try:
         code = args._module.main(args)
+        # Flushed here, not at exit, so a reader that left is noticed while we can still act.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     except VaccineError as e:
         print(f"vaccine {args.command}: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return int(code or 0)
+
+
+def _reader_gone() -> int:
+    """The reader of stdout closed the pipe: stop quietly. Python would flush stdout again at
+    exit and print a traceback about it, so stdout is pointed at /dev/null first (the
+    recipe of the `signal` module's documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

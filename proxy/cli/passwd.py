@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from vaccine.proxy.errors import ProblemsError, VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import find_policies_dir
 from vaccine.proxy.policy.htpasswd import Htpasswd, set_password, validate_user
 from vaccine.proxy.policy.model import PolicySet
 
@@ -70,7 +70,7 @@ def _login_file(args: argparse.Namespace) -> tuple[Path, PolicySet | None]:
         return args.file, None
     from vaccine.proxy.policy.load import load_policies
 
-    directory = args.policies or default_policies_dir()
+    directory = find_policies_dir(args.policies)
     try:
         policies = load_policies(directory)
     except ProblemsError as e:

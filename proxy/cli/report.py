@@ -11,10 +11,10 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaccine.proxy.errors import ProblemsError, VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import default_policies_dir, find_policies_dir
 from vaccine.proxy.store import queries
 from vaccine.proxy.store.readonly import open_readonly
 from vaccine.proxy.store.summary import (
@@ -25,6 +25,10 @@ from vaccine.proxy.store.summary import (
     format_minutes,
     summarise,
 )
+from vaccine.proxy.util.words import did_you_mean, plural
+
+if TYPE_CHECKING:
+    from vaccine.proxy.policy.model import PolicySet
 
 JSON_FORMAT = "vaccine-report"
 JSON_VERSION = 1
@@ -63,7 +67,8 @@ def main(args: argparse.Namespace) -> int:
             known = {p.id for p in infos} | set(queries.profiles_in_log(db))
             if args.profile not in known:
                 listed = ", ".join(sorted(known)) or "none yet"
-                raise VaccineError(f"no profile {args.profile!r} (profiles: {listed})")
+                hint = did_you_mean(args.profile, known)
+                raise VaccineError(f"no profile {args.profile!r}{hint} (profiles: {listed})")
         rows = queries.report_rows(db, first, last, args.profile)
     finally:
         db.close()
@@ -83,8 +88,8 @@ def _sources(args: argparse.Namespace) -> tuple[Path, list[ProfileInfo]]:
     """
     from vaccine.proxy.policy.load import load_policies
 
-    directory = args.policies or default_policies_dir()
     if args.db is None:
+        directory = find_policies_dir(args.policies)
         try:
             policies = load_policies(directory)
         except ProblemsError as e:
@@ -92,7 +97,8 @@ def _sources(args: argparse.Namespace) -> tuple[Path, list[ProfileInfo]]:
                 f"no --db given and the policies in {directory} have problems "
                 f"(run `vaccine check`):\n{e}"
             ) from None
-        return policies.settings.database, _infos(policies.profiles.values())
+        return policies.settings.database, _infos(policies, args.profile)
+    directory = args.policies or default_policies_dir()
     if not directory.is_dir():
         return args.db, []
     try:
@@ -104,11 +110,18 @@ def _sources(args: argparse.Namespace) -> tuple[Path, list[ProfileInfo]]:
             file=sys.stderr,
         )
         return args.db, []
-    return args.db, _infos(policies.profiles.values())
+    return args.db, _infos(policies, args.profile)
 
 
-def _infos(profiles: Any) -> list[ProfileInfo]:
-    return [ProfileInfo(p.id, p.name, p.parents_see, tuple(p.limits.items())) for p in profiles]
+def _infos(policies: PolicySet, asked: str | None) -> list[ProfileInfo]:
+    """What the policies say of each child: a base profile (`defaults`) is no child and is
+    left out, unless asked for by name."""
+    bases = policies.bases - {asked}
+    return [
+        ProfileInfo(p.id, p.name, p.parents_see, tuple(p.limits.items()))
+        for p in policies.profiles.values()
+        if p.id not in bases
+    ]
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -193,7 +206,7 @@ def _label(category: str) -> str:
 
 def as_text(report: Report) -> str:
     first, last = report.first_day, report.last_day
-    span = "1 day" if report.days == 1 else f"{report.days} days"
+    span = plural(report.days, "day")
     lines = [f"Activity from {first:%a %d %b %Y} to {last:%a %d %b %Y} ({span})"]
     if not report.profiles:
         lines += ["", "No activity recorded."]
@@ -203,7 +216,7 @@ def as_text(report: Report) -> str:
     if report.dropped_records:
         lines += [
             "",
-            f"Note: {report.dropped_records} decisions could not be recorded "
+            f"Note: {plural(report.dropped_records, 'decision')} could not be recorded "
             "(the database was unavailable or full).",
         ]
     return "\n".join(lines) + "\n"

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaccine.proxy.errors import ProblemsError, VaccineError
-from vaccine.proxy.paths import default_policies_dir
+from vaccine.proxy.paths import default_policies_dir, find_policies_dir
+from vaccine.proxy.util.words import did_you_mean
 
 if TYPE_CHECKING:
     from vaccine.proxy.askparent import Answer
@@ -43,14 +44,21 @@ def register(parser: argparse.ArgumentParser) -> None:
         description=(
             "Let the request's profile reach its site. --for 15m, 1h (the default), 1h30m … up "
             "to a day, today (until midnight) or always. An approval takes effect at once, "
-            "without a restart, and passes every rule. `always` adds the site to allow.domains "
-            "in the profile's YAML file (comments and layout kept), where schedule windows "
-            "still apply."
+            "without a restart; one for a time passes every rule. `always` adds the site to "
+            "allow.domains in the profile's YAML file (comments and layout kept); when a "
+            "schedule window (bedtime) would still block it, say with --during-schedule "
+            "whether always includes that time."
         ),
     )
     approve.add_argument("id", metavar="ID", help="the request's number, as `list` shows it")
     approve.add_argument(
         "--for", dest="duration", metavar="DURATION", default="1h", help="15m, 1h, today, always"
+    )
+    approve.add_argument(
+        "--during-schedule",
+        choices=("allow", "block"),
+        help="with --for always, when a schedule window would still block the site: allow "
+        "(added to the window's allow too: open then as well) or block (the window applies)",
     )
     deny = sub.add_parser("deny", help="say no to a request", description="say no to a request")
     deny.add_argument("id", metavar="ID", help="the request's number, as `list` shows it")
@@ -67,26 +75,57 @@ def register(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from vaccine.proxy import askparent
 
-    policies_dir: Path = getattr(args, "policies", None) or default_policies_dir()
+    given: Path | None = getattr(args, "policies", None)
+    if args.db is None or args.action == "approve":  # the policies name the log; `always` edits
+        policies_dir = find_policies_dir(given)
+    else:
+        policies_dir = given or default_policies_dir()
     db_path: Path = args.db or _database(policies_dir)
     if args.action == "list":
-        return _list(db_path, args)
+        return _list(db_path, policies_dir, args)
     request_id = _request_id(args.id)
     now = clock()
     if args.action == "approve":
         duration = askparent.parse_duration(args.duration)  # a bad one before anything else
-        answer = askparent.approve_request(policies_dir, db_path, request_id, duration, now)
+        if args.during_schedule is not None and duration.kind != "always":
+            raise VaccineError("--during-schedule goes with --for always")
+        answer = askparent.approve_request(
+            policies_dir, db_path, request_id, duration, now, during=args.during_schedule
+        )
         r = answer.request
         print(f"Approved #{r.id}: {r.profile} may visit {r.domain} {_how_long(answer, now)}.")
         if answer.edited is not None:
-            print(f"Added {r.domain} to allow.domains in {answer.edited}.")
+            print(f"Added {r.domain} to {_where_added(answer)} in {answer.edited}.")
         elif answer.until is None:
             print(f"{r.domain} was already allowed by {r.profile}'s policy file.")
+        for line in _schedule_lines(answer, now):
+            print(line)
     else:
         answer = askparent.deny_request(db_path, request_id, now)
         r = answer.request
         print(f"Denied #{r.id}: {r.profile}, {r.domain}.")
     return 0
+
+
+def _where_added(answer: Answer) -> str:
+    if answer.during != "allow":
+        return "allow.domains"
+    return " and ".join(["allow.domains", *(f"schedule.{w.name}.allow" for w in answer.windows)])
+
+
+def _schedule_lines(answer: Answer, now: datetime) -> list[str]:
+    """What happens during the schedule windows that would block the site."""
+    from vaccine.proxy.policy.windows import window_end, window_words
+
+    out = []
+    for w in answer.windows:
+        if answer.during == "allow":
+            out.append(f"It is open during {window_words(w)} too.")
+            continue
+        end = window_end(w, now)
+        later = f" It opens when {w.name} ends, at {end:%H:%M}." if end is not None else ""
+        out.append(f"It stays blocked during {window_words(w)}.{later}")
+    return out
 
 
 def _database(policies_dir: Path) -> Path:
@@ -101,6 +140,20 @@ def _database(policies_dir: Path) -> Path:
         ) from None
 
 
+def _check_profile(profile: str, policies_dir: Path, in_log: set[str]) -> None:
+    """A profile the policies or the log know, or a one-line error with "did you mean"."""
+    from vaccine.proxy.policy.load import load_policies
+
+    try:
+        known = set(load_policies(policies_dir).children) | in_log
+    except VaccineError:  # no policies or broken ones (with --db): the log's names only
+        known = set(in_log)
+    if profile not in known:
+        listed = ", ".join(sorted(known)) or "none yet"
+        hint = did_you_mean(profile, known)
+        raise VaccineError(f"no profile {profile!r}{hint} (profiles: {listed})")
+
+
 def _request_id(text: str) -> int:
     digits = text.strip().removeprefix("#")
     if not digits.isdigit():
@@ -110,6 +163,8 @@ def _request_id(text: str) -> int:
 
 def _how_long(answer: Answer, now: datetime) -> str:
     until = answer.until
+    if until is None and answer.during == "block":
+        return "always, except during " + " and ".join(w.name for w in answer.windows)
     if until is None:
         return "always"
     if until.time() == datetime.min.time() and (until.date() - now.date()).days == 1:
@@ -119,9 +174,13 @@ def _how_long(answer: Answer, now: datetime) -> str:
     return f"until {until:%a %d %b %H:%M}"
 
 
-def _list(db_path: Path, args: argparse.Namespace) -> int:
+def _list(db_path: Path, policies_dir: Path, args: argparse.Namespace) -> int:
     from vaccine.proxy.store.requests import list_requests
 
+    if args.profile is not None:
+        _check_profile(
+            args.profile, policies_dir, {r.profile for r in list_requests(db_path, None)}
+        )
     rows = list_requests(db_path, None if args.all else "pending", args.profile)
     if args.json:
         out = {

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from mitmproxy.tools.dump import DumpMaster
 
     from vaccine.proxy.household import Household
-from vaccine.proxy.paths import default_confdir, default_policies_dir
-from vaccine.proxy.util.words import parse_host_port
+from vaccine.proxy.paths import default_confdir, find_policies_dir
+from vaccine.proxy.util.words import parse_host_port, plural
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -109,24 +109,22 @@ async def _drain_then_stop(master: DumpMaster, opts: options.Options, grace: flo
 def main(args: argparse.Namespace) -> int:
     from vaccine.proxy.household import load_household
 
-    policies_dir = args.policies or default_policies_dir()
-    if not policies_dir.is_dir():
-        raise VaccineError(f"no policies folder at {policies_dir} (use --policies DIR)")
+    policies_dir = find_policies_dir(args.policies)
     try:
         household = load_household(policies_dir, args.lists)
     except ProblemsError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
         raise VaccineError(
-            f"not started: {len(e.problems)} problem(s) in the policies or lists"
+            f"not started: {plural(len(e.problems), 'problem')} in the policies or lists"
         ) from None
     settings = household.policies.settings
     host, port = parse_listen(args.listen or settings.listen)
     modes = listeners(port, args.mode or list(settings.modes))
     confdir = args.confdir or settings.confdir or default_confdir()
     if household.warnings:
-        n = len(household.warnings)
-        print(f"vaccine: {n} warnings about the lists (see `vaccine check`)", file=sys.stderr)
+        n = plural(len(household.warnings), "warning")
+        print(f"vaccine: {n} about the lists (see `vaccine check`)", file=sys.stderr)
     import gc
 
     from vaccine.proxy import wireguard
@@ -175,6 +173,7 @@ async def _serve(
     from vaccine.proxy.addons.fetcher import ListFetcher
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
+    from vaccine.proxy.startup import StartupCheck
     from vaccine.proxy.store import LogWriter
     from vaccine.proxy.store.process import WriterProcess, WriterUnavailable
 
@@ -203,6 +202,11 @@ async def _serve(
     opts = options.Options()
     # No per-flow console output: it would print every URL a child visits.
     master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+    # Start-up failures in one line naming our flag, not mitmproxy's advice (proxy.startup).
+    mitm_check = master.addons.get("errorcheck")
+    master.addons.remove(mitm_check)
+    mitm_check.finish()
+    master.addons.add(StartupCheck(port, modes))
     # Problems on stderr, where a service manager or a parent's terminal expects them, with
     # nothing that names a site (mitmproxy's own lines would: journald keeps them).
     master._termlog_addon = PrivateConsole(out=sys.stderr)
@@ -257,5 +261,6 @@ async def _serve(
         await asyncio.to_thread(journal.close)
     stats = journal.stats()
     if stats.dropped:
-        print(f"vaccine: {stats.dropped} log records could not be written", file=sys.stderr)
+        n = plural(stats.dropped, "log record")
+        print(f"vaccine: {n} could not be written", file=sys.stderr)
     return 0

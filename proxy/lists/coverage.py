@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vaccine.proxy.lists.sources import Source
 from vaccine.proxy.policy.model import CATEGORIES
+from vaccine.proxy.util.words import plural
 
 #: The categories, grouped as a parent thinks of them (every category is in one group).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -54,7 +55,7 @@ def start_line(stats: dict[str, int], total: int) -> str:
     """`lists: 203 entries (harmful 11, security 0, …); nothing for violence, drugs, …`."""
     groups = ", ".join(f"{g} {sum(stats.get(c, 0) for c in cats):,}" for g, cats in GROUPS.items())
     empty = [c for c in CATEGORIES if not stats.get(c)]
-    line = f"lists: {total:,} entries ({groups})"
+    line = f"lists: {plural(total, 'entry', 'entries')} ({groups})"
     return f"{line}; nothing for {', '.join(empty)}" if empty else line
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from vaccine.proxy.lists.formats import count_entries
 from vaccine.proxy.lists.sources import Source
 from vaccine.proxy.util.files import fsync_directory, write_atomically
+from vaccine.proxy.util.words import plural
 
 #: Refuse downloads (and archives once extracted) larger than this: a full UT1 is ~1 GiB.
 MAX_BYTES = 4 << 30
@@ -127,14 +128,17 @@ def fetch(
             new.entries = sum(new.folders.values())
             _refuse_shrink(previous, new, allow_shrink)
             _swap_folder(root, target)
-            what = f"{files} files, {new.entries:,} entries, {size / 2**20:.1f} MiB downloaded"
+            what = (
+                f"{plural(files, 'file')}, {plural(new.entries, 'entry', 'entries')}, "
+                f"{size / 2**20:.1f} MiB downloaded"
+            )
         else:
             download = _gunzipped(download, src, Path(tmp) / "plain")
             new.entries = _check_file(download, "download")
             _refuse_shrink(previous, new, allow_shrink)
             os.replace(download, target)
             fsync_directory(target.parent)
-            what = f"{new.entries:,} entries, {size / 2**20:.1f} MiB downloaded"
+            what = f"{plural(new.entries, 'entry', 'entries')}, {size / 2**20:.1f} MiB downloaded"
     new.write(directory, src.name)
     return Outcome(True, what)
 
@@ -202,7 +206,8 @@ def _check_file(path: Path, shown: str, kind: str = "domains") -> int:
         raise FetchFailed(f"no entries in the {shown} ({junk} junk lines): not a list")
     if junk > entries:
         raise FetchFailed(
-            f"the {shown} is mostly junk ({junk:,} junk lines, {entries:,} entries): "
+            f"the {shown} is mostly junk ({plural(junk, 'junk line')}, "
+            f"{plural(entries, 'entry', 'entries')}): "
             "damaged or not a list"
         )
     return entries

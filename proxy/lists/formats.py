@@ -37,6 +37,7 @@ from urllib.parse import unquote
 
 from vaccine.proxy.errors import Problem
 from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.util.words import plural
 
 #: Junk lines reported one by one per file before the rest are summed up in one line.
 JUNK_SHOWN = 5
@@ -82,7 +83,9 @@ class FileReport:
         out = [Problem(name, n, msg, severity="warning") for n, msg in self.junk]
         more = self.junk_count - len(self.junk)
         if more:
-            out.append(Problem(name, None, f"…and {more} more junk lines", severity="warning"))
+            out.append(
+                Problem(name, None, f"…and {plural(more, 'more junk line')}", severity="warning")
+            )
         if self.ignored:
             out.append(
                 Problem(

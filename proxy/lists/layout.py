@@ -31,6 +31,7 @@ from vaccine.proxy.errors import Problem, ProblemsError
 from vaccine.proxy.lists.formats import FileReport, parse_domains, parse_urls
 from vaccine.proxy.lists.sources import Source, load_sources
 from vaccine.proxy.policy.model import CATEGORIES
+from vaccine.proxy.util.words import plural
 
 SOURCES_FILE = "sources.yaml"
 INDEX_FILE = ".index/lists.idx"
@@ -318,10 +319,11 @@ def parse_planned(
 def broken_reason(entries: int, junk: int) -> str:
     """Why a list file with these counts is broken, or "" when it is good."""
     if entries == 0:
-        return f"no entries ({junk} junk lines): not a list; the category is not emptied"
+        return f"no entries ({plural(junk, 'junk line')}): not a list; the category is not emptied"
     if junk > entries:
         return (
-            f"mostly junk ({junk} junk lines, {entries} entries): damaged or not a list; "
+            f"mostly junk ({plural(junk, 'junk line')}, {plural(entries, 'entry', 'entries')}): "
+            "damaged or not a list; "
             "the category is not shrunk"
         )
     return ""

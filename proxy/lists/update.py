@@ -26,6 +26,7 @@ from vaccine.proxy.lists.fetch import STATE_DIR, FetchFailed, fetch, reason
 from vaccine.proxy.lists.layout import SOURCES_FILE, UPDATING_FILE
 from vaccine.proxy.lists.progress import Progress
 from vaccine.proxy.lists.sources import Source, load_sources
+from vaccine.proxy.util.words import plural
 
 COMPILE_PENDING = f"{STATE_DIR}/compile-pending"
 
@@ -117,8 +118,8 @@ def compile_lists(directory: Path, progress: Progress, out: TextIO | None = None
     finally:
         progress.finish()
     print(
-        f"compiled {result.entries:,} entries from {result.files} files into {result.path} "
-        f"in {result.seconds:.1f} s",
+        f"compiled {plural(result.entries, 'entry', 'entries')} from "
+        f"{plural(result.files, 'file')} into {result.path} in {result.seconds:.1f} s",
         file=out or sys.stdout,
         flush=True,
     )

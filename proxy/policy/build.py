@@ -35,6 +35,7 @@ def build_profile(profile_id: str, path: Path, m: dict[str, Any]) -> model.Profi
         inspect=m["inspect"],
         ca_installed=m["ca_installed"],
         tunnels=m["tunnels"],
+        extends=m.get("extends") or None,
     )
 
 

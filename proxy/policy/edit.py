@@ -1,4 +1,5 @@
-"""Add a site to a profile's `allow.domains`, changing nothing else in its YAML file.
+"""Add a site to a profile's `allow.domains` (or a schedule window's `allow`), changing nothing
+else in its YAML file.
 
 A parent's file is theirs: its comments, key order, quoting, indentation and line breaks
 must survive an "always" approval. A YAML round-trip cannot promise that: ruamel.yaml keeps
@@ -41,9 +42,15 @@ class PolicyEditError(VaccineError):
 
 
 def add_allowed_domain(
-    profile_file: Path, domain: str, *, inherited: Sequence[str] = (), validate: bool = True
+    profile_file: Path,
+    domain: str,
+    *,
+    inherited: Sequence[str] = (),
+    validate: bool = True,
+    window: str | None = None,
 ) -> bool:
-    """Add `domain` to the profile's own `allow.domains`; False when it is already there.
+    """Add `domain` to the profile's own `allow.domains` (with `window`: to that schedule
+    window's `allow`, which the file itself must define); False when it is already there.
 
     `inherited` is the list the profile gets from the profile it extends: a list in a child
     file replaces the inherited one, so a newly created `domains:` starts with those entries.
@@ -56,13 +63,13 @@ def add_allowed_domain(
         text = original.decode("utf-8")
     except UnicodeDecodeError:
         raise PolicyEditError(f"{profile_file}: not UTF-8 text; add {domain} by hand") from None
-    new_text = with_allowed_domain(text, domain, inherited, file=str(profile_file))
+    new_text = with_allowed_domain(text, domain, inherited, file=str(profile_file), window=window)
     if new_text is None:
         return False
     write_atomically(target, new_text.encode("utf-8"))
     if validate:
         try:
-            problem = _household_problem(profile_file, domain)
+            problem = _household_problem(profile_file, domain, window)
         except BaseException:
             write_atomically(target, original)
             raise
@@ -76,29 +83,45 @@ def add_allowed_domain(
 
 
 def with_allowed_domain(
-    text: str, domain: str, inherited: Sequence[str] = (), *, file: str = "the profile"
+    text: str,
+    domain: str,
+    inherited: Sequence[str] = (),
+    *,
+    file: str = "the profile",
+    window: str | None = None,
 ) -> str | None:
-    """`text` with `domain` added to `allow.domains` (None: already there). Pure."""
+    """`text` with `domain` added to `allow.domains`, or to `schedule.<window>.allow` (None:
+    already there). Pure."""
     domain = _normalise(domain)
+    path = ("schedule", window, "allow") if window else ("allow", "domains")
     try:
         if any(isinstance(t, yaml.AnchorToken | yaml.AliasToken) for t in yaml.scan(text)):
-            message = f"{file} uses YAML anchors; add {domain} to allow.domains by hand"
+            message = f"{file} uses YAML anchors; add {domain} to {'.'.join(path)} by hand"
             raise PolicyEditError(message)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         raise PolicyEditError(f"{file} is not valid YAML ({_first_line(e)})") from None
-    edit = _Edit(text, domain, inherited, file)
+    edit = _Edit(text, domain, inherited, file, path)
     new_text = edit.apply(root)
     if new_text is not None:
-        _verify(text, new_text, domain, inherited, file)
+        _verify(text, new_text, domain, inherited, file, path)
     return new_text
 
 
 class _Edit:
-    def __init__(self, text: str, domain: str, inherited: Sequence[str], file: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        domain: str,
+        inherited: Sequence[str],
+        file: str,
+        path: tuple[str, ...] = ("allow", "domains"),
+    ) -> None:
         self.text = text
         self.domain = domain
         self.file = file
+        self.path = path
+        self.dotted = ".".join(path)
         self.nl = "\r\n" if "\r\n" in text else "\n"
         inherited = [_normalise(d) for d in inherited]
         self.fresh = list(dict.fromkeys([*inherited, domain]))
@@ -106,24 +129,31 @@ class _Edit:
         self.inherited_has = domain in inherited
 
     def refuse(self, why: str) -> PolicyEditError:
-        return PolicyEditError(f"{self.file}: {why}; add {self.domain} to allow.domains by hand")
+        return PolicyEditError(f"{self.file}: {why}; add {self.domain} to {self.dotted} by hand")
 
     def apply(self, root: Node | None) -> str | None:
-        if root is not None and not _is_null(root):
-            if not isinstance(root, MappingNode) or root.flow_style:
-                raise self.refuse("the file is not a map of keys")
-            allow_key, allow = _get(root, "allow")
-        else:
-            allow_key = allow = None
-        if allow_key is None or allow is None or _is_null(allow):
-            return None if self.inherited_has else self._create_allow(root, allow_key, allow)
-        if not isinstance(allow, MappingNode) or allow.flow_style or not allow.value:
-            raise self.refuse("allow is not written as a block of keys")
-        domains_key, domains = _get(allow, "domains")
+        *parents, leaf = self.path
+        real = root is not None and not _is_null(root)
+        if real and (not isinstance(root, MappingNode) or root.flow_style):
+            raise self.refuse("the file is not a map of keys")
+        node: Node | None = root
+        for depth, name in enumerate(parents):
+            key, value = _get(node, name) if isinstance(node, MappingNode) else (None, None)
+            where = ".".join(parents[: depth + 1])
+            if key is None or value is None or _is_null(value):
+                if len(parents) == 1:  # allow: — created when missing
+                    return None if self.inherited_has else self._create_allow(root, key, value)
+                raise self.refuse(f"{where} is not written in this file")
+            if not isinstance(value, MappingNode) or value.flow_style or not value.value:
+                raise self.refuse(f"{where} is not written as a block of keys")
+            node = value
+        assert isinstance(node, MappingNode)
+        allow = node
+        domains_key, domains = _get(allow, leaf)
         if domains_key is None or domains is None or _is_null(domains):
             return None if self.inherited_has else self._create_domains(allow, domains_key, domains)
         if not isinstance(domains, SequenceNode):
-            raise self.refuse("allow.domains is not a list")
+            raise self.refuse(f"{self.dotted} is not a list")
         present = {_normalise(n.value) for n in domains.value if isinstance(n, ScalarNode)}
         if self.domain in present:
             return None
@@ -138,7 +168,7 @@ class _Edit:
         line_start = self.text.rfind("\n", 0, dash) + 1
         indent = self.text[line_start:dash]
         if dash < 0 or indent.strip(" "):
-            raise self.refuse("allow.domains is written in a way this editor does not know")
+            raise self.refuse(f"{self.dotted} is written in a way this editor does not know")
         return self._insert(_line_end(self.text, _content_end(last)), f"{self.nl}{indent}- {entry}")
 
     def _create_allow(self, root: Node | None, key: Node | None, allow: Node | None) -> str:
@@ -158,7 +188,7 @@ class _Edit:
         if key is None or domains is None:
             at = _line_end(self.text, _content_end(allow))
             indent = " " * allow.value[0][0].start_mark.column
-            return self._insert(at, f"{self.nl}{indent}domains: {self._flow()}")
+            return self._insert(at, f"{self.nl}{indent}{self.path[-1]}: {self._flow()}")
         start = self._after_colon(key)
         return self.text[:start] + f" {self._flow()}" + self.text[domains.end_mark.index :]
 
@@ -233,30 +263,46 @@ def _scalar(domain: str) -> str:
     return json.dumps(domain)
 
 
-def _verify(old: str, new: str, domain: str, inherited: Sequence[str], file: str) -> None:
+def _verify(
+    old: str,
+    new: str,
+    domain: str,
+    inherited: Sequence[str],
+    file: str,
+    path: tuple[str, ...] = ("allow", "domains"),
+) -> None:
     """The new text must mean the old data plus the domain, and nothing else."""
     before: Any = yaml.safe_load(old)
     after: Any = yaml.safe_load(new)
     expected = copy.deepcopy(before) if isinstance(before, dict) else {}
-    allow = expected.get("allow")
-    if not isinstance(allow, dict):
-        allow = expected["allow"] = {}
-    if isinstance(allow.get("domains"), list):
-        allow["domains"].append(domain)
+    *parents, leaf = path
+    allow = expected
+    for name in parents:
+        if not isinstance(allow.get(name), dict):
+            allow[name] = {}
+        allow = allow[name]
+    if isinstance(allow.get(leaf), list):
+        allow[leaf].append(domain)
     else:
-        allow["domains"] = list(dict.fromkeys([*(_normalise(d) for d in inherited), domain]))
+        allow[leaf] = list(dict.fromkeys([*(_normalise(d) for d in inherited), domain]))
     if after != expected:
         raise PolicyEditError(f"{file}: could not add {domain} safely; add it by hand")
 
 
-def _household_problem(profile_file: Path, domain: str) -> str:
-    """'' when the household still loads and the profile now allows `domain`."""
+def _household_problem(profile_file: Path, domain: str, window: str | None = None) -> str:
+    """'' when the household still loads and the profile now allows `domain` (in `window`)."""
     from vaccine.proxy.policy.load import check_policies
 
     policies, problems = check_policies(profile_file.parent)
     if policies is None:
         return "\n".join(str(p) for p in problems if p.severity == "error")
     profile = policies.profiles.get(profile_file.stem)
+    if window is not None:
+        allowed = [w.allow for w in (profile.schedule if profile else ()) if w.name == window]
+        if not allowed or domain not in allowed[0]:
+            where = f"schedule.{window}.allow"
+            return f"{profile_file}: the profile does not list {domain} in {where} after the edit"
+        return ""
     if profile is None or domain not in profile.allow_domains:
         return f"{profile_file}: the profile does not list {domain} in allow.domains after the edit"
     return ""

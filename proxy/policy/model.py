@@ -95,6 +95,8 @@ class Profile:
     ca_installed: bool = True
     #: connections that carry neither TLS nor HTTP: refused, or relayed to an allowed host
     tunnels: Literal["refuse", "allow"] = "refuse"
+    #: the profile this one `extends` (None: a root)
+    extends: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,23 @@ class PolicySet:
 
     def profile(self, profile_id: str) -> Profile:
         return self.profiles[profile_id]
+
+    @property
+    def bases(self) -> frozenset[str]:
+        """Profiles that are only a base: others extend them, they name no devices and are not
+        the profile of unknown devices (the shipped `defaults`). No traffic is ever theirs, so
+        where children are listed (reports, the dashboard) they are left out."""
+        extended = {p.extends for p in self.profiles.values() if p.extends}
+        return frozenset(
+            pid
+            for pid in extended
+            if pid in self.profiles
+            and not self.profiles[pid].devices
+            and pid != self.settings.unknown_devices
+        )
+
+    @property
+    def children(self) -> list[str]:
+        """The ids of the profiles traffic can use (every one but the bases), sorted."""
+        bases = self.bases
+        return sorted(pid for pid in self.profiles if pid not in bases)

@@ -107,8 +107,8 @@ def serve(args: argparse.Namespace) -> int:
                 reporter.received += len(message[1])
             elif kind == "f":  # flush: answer once everything before it is written
                 ok = engine.flush(message[2])
+                reporter.report(force=True)  # first: the answer finds the counters current
                 reporter.send(("f", message[1], ok))
-                reporter.report(force=True)
             elif kind == "d":
                 engine.add_dropped(message[1])
                 reporter.forwarded += message[1]

@@ -13,6 +13,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """`1 warning`, `2 warnings`, `0 warnings`; `many` for the irregular (`list categories`).
+    Thousands are grouped (`12,345 entries`)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 _DURATION = re.compile(r"(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?")
 
 

@@ -246,3 +246,44 @@ async def test_a_log_gone_bad_keeps_the_last_view(seeded: Path, make_app: MakeAp
         app.poll()
         await settle(pilot)
         assert len(app._notifications) == 1  # said once, not at every poll
+
+
+async def test_always_during_bedtime_is_the_parents_choice(
+    seeded: Path, make_app: MakeApp, policies: Path
+) -> None:
+    """Emma's bedtime blocks everything, so "always" alone would still leave discord.com
+    blocked then: the dialog says so and offers bedtime too (key 5)."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select_request(pilot, "discord.com")
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ApproveDialog)
+        labels = [str(b.label) for b in dialog.query("Button")]
+        assert "4  Always, but not during bedtime (adds it to emma.yaml)" in labels
+        assert "5  Always, also during bedtime" in labels
+        await pilot.press("5")
+        await settle(pilot)
+        assert request_row(seeded, 2) == ("approved", None)
+    from vaccine.proxy.policy.load import load_policies
+
+    emma = load_policies(policies).profile("emma")
+    assert "discord.com" in emma.allow_domains
+    assert "discord.com" in next(w for w in emma.schedule if w.name == "bedtime").allow
+
+
+async def test_always_but_not_during_bedtime_leaves_the_window(
+    seeded: Path, make_app: MakeApp, policies: Path
+) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select_request(pilot, "discord.com")
+        await pilot.press("a", "4")
+        await settle(pilot)
+        assert request_row(seeded, 2) == ("approved", None)
+    from vaccine.proxy.policy.load import load_policies
+
+    emma = load_policies(policies).profile("emma")
+    assert "discord.com" in emma.allow_domains
+    assert "discord.com" not in next(w for w in emma.schedule if w.name == "bedtime").allow

@@ -58,7 +58,7 @@ def test_the_first_start_fetches_and_swaps_the_lists_in(
     hh = household(tmp_path_factory.mktemp("first-start"), site.base)
     with e2e.vaccine(hh) as proxy:
         _, line = proxy.process.wait_for(r"^vaccine: lists: ")
-        assert line.startswith("vaccine: lists: 1 entries (harmful 1, security 0, bypass 0,")
+        assert line.startswith("vaccine: lists: 1 entry (harmful 1, security 0, bypass 0,")
         assert "; nothing for adult, dating, violence, drugs, weapons," in line
         assert line.endswith("; starter lists only: fetching 2 source(s) in the background")
         site.held.wait(30)

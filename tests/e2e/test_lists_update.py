@@ -134,7 +134,7 @@ def test_a_second_update_downloads_nothing(lists: Path, site: ListSite) -> None:
             "bad: failed (the download was cut short (0.0 of 0.0 MiB)); keeping the previous copy",
         ),
         ("shrunk", "bad: failed (shrank by more than half (30 → 3 entries): refused"),
-        ("junk", "bad: failed (the download is mostly junk (40 junk lines, 1 entries)"),
+        ("junk", "bad: failed (the download is mostly junk (40 junk lines, 1 entry)"),
         ("html", "bad: failed (no entries in the download (3 junk lines): not a list)"),
         ("500", "bad: failed (HTTP 500 Internal Server Error from 127.0.0.1); keeping"),
         ("archive-cut", "ut1: failed (a damaged archive (cut short?)"),

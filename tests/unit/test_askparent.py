@@ -15,6 +15,7 @@ from vaccine.proxy.askparent import (
     AskDesk,
     BadDuration,
     Duration,
+    ScheduleChoiceNeeded,
     approve_request,
     clean_message,
     deny_request,
@@ -333,12 +334,68 @@ def test_a_timed_approval_is_in_force_at_once(
 
 def test_always_adds_the_site_to_the_profile_file(db: Path, household: Path) -> None:
     rid = request(db)
-    answer = approve_request(household, db, rid, "always", NOW)
+    answer = approve_request(household, db, rid, "always", NOW, during="block")
     assert answer.until is None and answer.edited == (household / "emma.yaml").absolute()
-    assert "roblox.com" in load_policies(household).profiles["emma"].allow_domains
+    emma = load_policies(household).profiles["emma"]
+    assert "roblox.com" in emma.allow_domains
+    assert [w.name for w in answer.windows] == ["bedtime"] and answer.during == "block"
+    assert "roblox.com" not in emma.schedule[0].allow  # bedtime still applies to it
     # in force at once, before the proxy has reloaded the file
     assert approvals_in_force(db, NOW) == {"emma": {"roblox.com": None}}
     assert get_request(db, rid).approved_until is None
+
+
+def test_always_asks_about_a_window_that_would_still_block_the_site(
+    db: Path, household: Path
+) -> None:
+    """Emma's bedtime blocks everything: "always" alone would leave the site blocked then."""
+    before = (household / "emma.yaml").read_text()
+    rid = request(db)
+    with pytest.raises(ScheduleChoiceNeeded, match="during Emma's bedtime .*--during-schedule"):
+        approve_request(household, db, rid, "always", NOW)
+    assert (household / "emma.yaml").read_text() == before
+    assert get_request(db, rid).status == "pending"
+
+
+def test_always_including_the_window_adds_it_to_the_windows_allow(
+    db: Path, household: Path
+) -> None:
+    rid = request(db)
+    answer = approve_request(household, db, rid, "always", NOW, during="allow")
+    emma = load_policies(household).profiles["emma"]
+    assert "roblox.com" in emma.allow_domains and "roblox.com" in emma.schedule[0].allow
+    assert emma.schedule[0].allow == ("khanacademy.org", "roblox.com")
+    assert answer.during == "allow"
+    assert "# still reachable during bedtime" in (household / "emma.yaml").read_text()
+
+
+def test_a_window_of_other_categories_needs_no_choice(db: Path, household: Path) -> None:
+    """Leo's school-night blocks social networks, chat, games and video only."""
+    shopping = add_request(db, "leo", "shop.example", "shopping", "", NOW).request_id
+    assert shopping is not None
+    answer = approve_request(household, db, shopping, "always", NOW)
+    assert (answer.windows, answer.during) == ((), None)
+    chat = add_request(db, "leo", "discord.com", "chat", "", NOW).request_id
+    assert chat is not None
+    with pytest.raises(ScheduleChoiceNeeded, match="Leo's school-night"):
+        approve_request(household, db, chat, "always", NOW)
+
+
+def test_including_a_window_the_file_does_not_write_changes_nothing(
+    db: Path, household: Path
+) -> None:
+    """A window inherited from the base is not in the child's file: refused, nothing half-done."""
+    (household / "defaults.yaml").write_text(
+        (household / "defaults.yaml").read_text()
+        + 'schedule:\n  night:\n    days: [mon]\n    from: "21:00"\n    to: "06:00"\n'
+        "    block: everything\n"
+    )
+    before = (household / "guest.yaml").read_text()
+    rid = request(db, profile="guest")
+    with pytest.raises(VaccineError, match="schedule is not written in this file"):
+        approve_request(household, db, rid, "always", NOW, during="allow")
+    assert (household / "guest.yaml").read_text() == before
+    assert get_request(db, rid).status == "pending"
 
 
 def test_always_for_a_site_already_allowed_changes_no_file(db: Path, household: Path) -> None:

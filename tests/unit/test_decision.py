@@ -297,3 +297,57 @@ def test_engines_are_decrypted_only_when_the_profile_needs_it() -> None:
     assert not run("www.google.com").inspect
     assert run("www.google.com", profile(safe_search=True)).inspect
     assert run("www.google.com", profile(search_terms=frozenset({"adult"}))).inspect
+
+
+# An "always" approval is the allow.domains entry it stands for until the file is reloaded:
+# it applies at rule 3, so schedules still come first, and a window that names the site in its
+# own allow lets it through. Timed approvals (15m, 1h, today) pass every rule.
+SUNDAY_NIGHT = datetime(2026, 11, 22, 21, 0)
+
+
+@pytest.mark.parametrize(
+    ("host", "p", "approvals", "now", "action", "rule"),
+    [
+        # in bedtime: a timed approval opens it, an "always" one does not (the file would not)
+        ("games.example", profile(schedule=(BEDTIME,)),
+         {"games.example": SUNDAY_NIGHT.replace(hour=22)}, SUNDAY_NIGHT, "allow", "approval"),
+        ("games.example", profile(schedule=(BEDTIME,)), {"games.example": None},
+         SUNDAY_NIGHT, "block", "schedule"),
+        # ... unless the window's own allow names it (the parent included bedtime)
+        ("games.example", profile(schedule=(replace(BEDTIME, allow=("games.example",)),)),
+         {"games.example": None}, SUNDAY_NIGHT, "allow", "approval"),
+        # outside the window it is allowed, over a blocked category, as allow.domains is
+        ("www.adultsite.com", profile(schedule=(BEDTIME,)), {"adultsite.com": None}, NOON,
+         "allow", "approval"),
+        # a more specific block.domains entry still wins, as over an allow.domains entry
+        ("ads.adultsite.com", profile(block=["ads.adultsite.com"]), {"adultsite.com": None},
+         NOON, "block", "block.domains"),
+        ("ok.tiktok.com", profile(block=["tiktok.com"]), {"ok.tiktok.com": None}, NOON,
+         "allow", "approval"),
+        # a tie with block.domains blocks
+        ("tiktok.com", profile(block=["tiktok.com"]), {"tiktok.com": None}, NOON,
+         "block", "block.domains"),
+    ],
+)  # fmt: skip
+def test_an_always_approval_stands_where_allow_domains_does(
+    host: str,
+    p: Profile,
+    approvals: dict[str, datetime | None],
+    now: datetime,
+    action: str,
+    rule: str,
+) -> None:
+    d = run(host, p, now=now, usage=Usage(approvals=approvals))
+    assert (d.action, d.rule) == (action, rule)
+
+
+def test_an_always_approval_agrees_with_the_file_it_bridges_for() -> None:
+    """The same verdict before the reload (the row) and after it (the file), at every hour."""
+    p = profile(schedule=(BEDTIME,))
+    bridged = Usage(approvals={"games.example": None})
+    reloaded = profile(schedule=(BEDTIME,), allow=["games.example"])
+    for hour in range(24):
+        now = SUNDAY_NIGHT.replace(hour=hour)
+        before = run("games.example", p, now=now, usage=bridged)
+        after = run("games.example", reloaded, now=now)
+        assert before.action == after.action, now

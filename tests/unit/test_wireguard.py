@@ -2,7 +2,10 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
 from vaccine.proxy import wireguard
+from vaccine.proxy.errors import VaccineError
 
 
 def test_missing_key_files_are_created_private(tmp_path: Path) -> None:
@@ -13,8 +16,44 @@ def test_missing_key_files_are_created_private(tmp_path: Path) -> None:
     assert set(keys) == {"server_key", "client_key"} and keys["server_key"] != keys["client_key"]
 
 
-def test_an_existing_key_file_is_left_alone(tmp_path: Path) -> None:
+def test_an_existing_key_file_is_left_alone_but_made_private(tmp_path: Path) -> None:
     key = tmp_path / "wireguard.conf"  # the default when the mode names no file
-    key.write_text("{}")
     wireguard.prepare(["wireguard@51820"], str(tmp_path))
-    assert key.read_text() == "{}"
+    before = key.read_text()
+    key.chmod(0o644)  # as mitmproxy itself would have created it
+    wireguard.prepare(["wireguard@51820"], str(tmp_path))
+    assert key.read_text() == before
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_an_empty_file_made_beforehand_gets_keys(tmp_path: Path) -> None:
+    """The old advice: `touch wg.json; chmod 600 wg.json`, then start: mitmproxy itself fails
+    on the empty file with a raw JSON error."""
+    key = tmp_path / "wg.json"
+    key.touch(mode=0o600)
+    wireguard.prepare([f"wireguard:{key}@51820"], str(tmp_path))
+    assert set(json.loads(key.read_text())) == {"server_key", "client_key"}
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "not a JSON object"),
+        ("{}", "no server_key"),
+        ('{"server_key": "x", "client_key": "y"}', "server_key is not a WireGuard key"),
+    ],
+)
+def test_a_file_that_is_no_key_file_is_one_line_and_kept(
+    tmp_path: Path, text: str, why: str
+) -> None:
+    key = tmp_path / "wg.json"
+    key.write_text(text)
+    with pytest.raises(VaccineError) as e:
+        wireguard.prepare([f"wireguard:{key}@51820"], str(tmp_path))
+    assert str(e.value) == (
+        f"{key}: not a WireGuard key file ({why}); move it away and the proxy creates a new one "
+        "(the device then needs its new configuration)"
+    )
+    assert key.read_text() == text

@@ -229,7 +229,7 @@ def test_a_missing_policy_folder_is_one_line_on_stderr(
     code, out, err = run(capsys, "--policies", str(tmp_path / "nowhere"))
     assert (code, out) == (1, [])
     nowhere = tmp_path / "nowhere"
-    expected = f"vaccine check: no policy directory at {nowhere} (give one with --policies DIR)"
+    expected = f"vaccine check: --policies {nowhere}: no such policy directory"
     assert err == expected + "\n"
 
 

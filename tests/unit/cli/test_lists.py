@@ -129,7 +129,7 @@ def test_update_downloads_swaps_in_and_compiles(
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("ut1: updated, 4 files, ")
-    assert lines[1].startswith("porn: updated, 1 entries, 0.0 MiB downloaded (")
+    assert lines[1].startswith("porn: updated, 1 entry, 0.0 MiB downloaded (")
     assert lines[2].startswith(f"compiled 4 entries from 4 files into {folder / INDEX_FILE}")
     assert (folder / "ut1").is_symlink()
     assert not (folder / "ut1").readlink().is_absolute()  # the folder can move
@@ -228,7 +228,7 @@ def test_file_urls_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     code, out, _ = run(capsys, "lists", "update", "--lists", str(root), "--no-compile")
     assert code == 0
-    assert out.splitlines()[0].startswith("h: updated, 1 entries, 0.0 MiB downloaded (")
+    assert out.splitlines()[0].startswith("h: updated, 1 entry, 0.0 MiB downloaded (")
     assert not (root / INDEX_FILE).exists()
     assert load_lists(root).categories("local.example") == {"malware"}
 
@@ -249,7 +249,7 @@ def test_update_with_nothing_to_download(
 def test_compile(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "lists", "compile", "--lists", str(folder))
     assert code == 0
-    assert out.startswith(f"compiled 1 entries from 1 files into {folder / INDEX_FILE} in ")
+    assert out.startswith(f"compiled 1 entry from 1 file into {folder / INDEX_FILE} in ")
     assert (folder / INDEX_FILE).is_file()
 
 

@@ -115,11 +115,53 @@ def test_approve_always_edits_the_profile_file(
     household: Path, db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "requests", "approve", "#1", "--for", "always",
-                       "--policies", str(household))  # fmt: skip
+                       "--during-schedule", "block", "--policies", str(household))  # fmt: skip
     assert code == 0
-    assert "emma may visit roblox.com always." in out
+    assert "emma may visit roblox.com always, except during bedtime." in out
     assert f"Added roblox.com to allow.domains in {(household / 'emma.yaml').absolute()}" in out
     assert "scratch.mit.edu, roblox.com]" in (household / "emma.yaml").read_text()
+    # NOW is Sunday 19:00, before bedtime: nothing opens or closes at its end
+    assert out.splitlines()[-1] == (
+        "It stays blocked during bedtime (Mon, Tue, Wed, Thu, Sun 19:30–07:00)."
+    )
+
+
+def test_always_during_bedtime_asks_first_then_says_what_happens(
+    household: Path, db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bedtime = datetime(2026, 3, 8, 21, 0)  # a Sunday evening
+    monkeypatch.setattr(requests_cli, "clock", lambda: bedtime)
+    before = (household / "emma.yaml").read_text()
+    code, out, err = run(capsys, "requests", "approve", "1", "--for", "always",
+                         "--policies", str(household))  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "vaccine requests: roblox.com would still be blocked during Emma's bedtime (Mon, Tue, "
+        "Wed, Thu, Sun 19:30–07:00): say whether always includes that time, with "
+        "--during-schedule allow (open then too) or --during-schedule block (blocked then, "
+        "open the rest of the time)"
+    ]
+    assert (household / "emma.yaml").read_text() == before and get_request(
+        db, 1
+    ).status == "pending"
+    code, out, _ = run(capsys, "requests", "approve", "1", "--for", "always",
+                       "--during-schedule", "block", "--policies", str(household))  # fmt: skip
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "It stays blocked during bedtime (Mon, Tue, Wed, Thu, Sun 19:30–07:00). "
+        "It opens when bedtime ends, at 07:00."
+    )
+    code, out, _ = run(capsys, "requests", "approve", "3", "--for", "always",
+                       "--during-schedule", "allow", "--policies", str(household))  # fmt: skip
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        f"Added example.org to allow.domains and schedule.bedtime.allow in "
+        f"{(household / 'emma.yaml').absolute()}.",
+        "It is open during bedtime (Mon, Tue, Wed, Thu, Sun 19:30–07:00) too.",
+    ]
+    code, _, err = run(capsys, "requests", "approve", "2", "--for", "1h",
+                       "--during-schedule", "allow", "--policies", str(household))  # fmt: skip
+    assert (code, err) == (1, "vaccine requests: --during-schedule goes with --for always\n")
 
 
 def test_deny(household: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> None:

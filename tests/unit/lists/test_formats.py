@@ -305,3 +305,11 @@ def test_sources_yaml_problems(tmp_path: Path, text: str, line: int, message: st
     assert problems, "expected a problem"
     assert (problems[0].line, problems[0].message[: len(message)]) == (line, message)
     assert problems[0].severity == "error"
+
+
+def test_one_more_junk_line_is_said_in_the_singular(tmp_path: Path) -> None:
+    path = tmp_path / "list.txt"
+    path.write_text("good.example\n" * 100 + "not a domain\n" * (JUNK_SHOWN + 1))
+    report = FileReport()
+    parse_domains(path, report)
+    assert report.problems(str(path))[-1].message == "…and 1 more junk line"

@@ -139,6 +139,7 @@ def test_the_contracts_example_profile_becomes_the_model(write: Write) -> None:
         parents_see="domains",
         inspect="needed",
         ca_installed=True,
+        extends="defaults",
     )  # fmt: skip
 
 
