@@ -12,6 +12,9 @@ Everything `decide` reads is either in the key or bounded by the minute:
   one does, its profile is decided afresh;
 - approvals: the approvals object of the profile (replaced whole when a parent decides);
 - daily limits: which of the profile's limited categories are used up, not the minutes.
+
+Never remembered: a request carrying a search (its words are checked every time), a failure,
+a host no one could name (a 1 MB Host header must not stay in memory), a path over 2 KB.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from vaccine.proxy.paths import ASK_PATH
 from vaccine.proxy.policy.model import Profile
 
 MAX_ENTRIES = 16_384  # a school lab's busiest minute fits; a flood of new names only empties it
+
+MAX_PATH = 2048  # longer paths are decided afresh: an entry must stay small
+#: never remembered: a failure (the next call retries) and hosts no one could name (a 1 MB
+#: Host header would stay in memory for the rest of the minute)
+_NOT_KEPT = frozenset({"error", "bad_host", "no_host"})
 
 Minute = tuple[int, int, int, int, int]
 
@@ -49,6 +57,8 @@ class DecisionMemo:
         onboarding_host: str | None,
         compute: Callable[[], Decision],
     ) -> Decision:
+        if facts.search is not None:  # a search's words are checked every time, never kept
+            return compute()
         minute = (now.year, now.month, now.day, now.hour, now.minute)
         entries = self._entries
         if minute != self._minute:
@@ -78,7 +88,7 @@ class DecisionMemo:
             return hit[2]  # type: ignore[return-value]
         self.misses += 1
         decision = compute()
-        if decision.rule == "error":  # a failure is never remembered: the next call retries
+        if decision.rule in _NOT_KEPT or (path is not None and len(path) > MAX_PATH):
             return decision
         if len(entries) >= MAX_ENTRIES:
             entries.clear()

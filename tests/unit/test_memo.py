@@ -134,3 +134,14 @@ def test_remembered_decisions_equal_fresh_ones(
             usage = approvals.setdefault((approval, until), Usage(approvals={"tiktok.com": until}))
         facts = Facts((host,), path, stage=stage)
         assert memo(home, facts, now, usage) == fresh(home, facts, now, usage), (host, path, now)
+
+
+def test_what_must_not_stay_in_memory_is_never_kept(home: Household) -> None:
+    now = MONDAY.replace(hour=12)
+    home.memo._entries.clear()
+    memo(home, Facts(("x" * 1_000_000,), "/"), now)  # refused: not a host name
+    memo(home, Facts(("www.google.com",), "/search?q=x", search="x"), now)
+    memo(home, Facts(("wikipedia.org",), "/" + "a" * 3000), now)
+    assert home.memo._entries == {}
+    memo(home, Facts(("wikipedia.org",), "/a"), now)
+    assert len(home.memo._entries) == 1
