@@ -73,7 +73,7 @@ class LogSource:
             loaded=self._policies is not None,
             problems=tuple(problems),
             language=settings.language,
-            help_line=settings.help_line,
+            help_line=settings.help_line_in(settings.language),
             unknown_devices=settings.unknown_devices,
             port=port_of(settings.listen),
         )

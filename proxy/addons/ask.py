@@ -63,7 +63,7 @@ class AskParent:
         if not same_origin(req):
             return http.Response.make(403, b"Requests come from the block page only.\n")
         if self.desk is None:
-            return page_response(self.shared, verdict.decision)
+            return page_response(self.shared, verdict.decision, verdict.profile)
         settings = self.shared.household.policies.settings
         status, page = await self.desk.handle(
             method=req.method,
@@ -73,7 +73,7 @@ class AskParent:
             decision=verdict.decision,
             now=self.shared.clock(),
             language=settings.language,
-            help_line=settings.help_line,
+            help_line=settings.help_line_in(settings.language),
         )
         if status == 405:
             headers["allow"] = "POST"

@@ -54,13 +54,20 @@ class _Refuse(layer.Layer):
         yield commands.CloseConnection(self.context.client)
 
 
-def page_response(shared: Shared, decision: Decision) -> http.Response:
+def page_response(
+    shared: Shared, decision: Decision, profile: Profile | None = None
+) -> http.Response:
+    """The page for a blocked request; with the profile, the quiet-time page names its window
+    and when it ends."""
     settings = shared.household.policies.settings
+    language = settings.language
+    line = settings.help_line_in(language)
     # A hashed list of known abuse matched: the page offers the national reporting line.
-    line = settings.help_line
     if decision.rule == "known_abuse" and settings.reporting_line:
         line = settings.reporting_line
-    body = blockpage.render(decision, language=settings.language, help_line=line)
+    body = blockpage.render(
+        decision, language=language, help_line=line, profile=profile, now=shared.clock()
+    )
     return http.Response.make(
         403,
         body.encode("utf-8"),
@@ -248,7 +255,7 @@ class PolicyDecision:
         return self.shared.decide(profile, facts)
 
     def _page(self, flow: http.HTTPFlow, profile: Profile, decision: Decision) -> None:
-        flow.response = page_response(self.shared, decision)
+        flow.response = page_response(self.shared, decision, profile)
         flow.metadata[TO_LOG] = Verdict(profile, decision, "blocked")
 
 

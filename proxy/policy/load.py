@@ -134,11 +134,18 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
         language=v["language"],
         help_line=v["help_line"],
         reporting_line=v["reporting_line"],
+        help_lines=_help_lines(v.get("help_lines")),
         never_decrypt=frozenset(v["never_decrypt"]) - model.BYPASS_CATEGORIES,
         fetch_on_start=_valid(lists.get("fetch_on_start")) is not False,
         refresh_minutes=_or_default(lists.get("refresh"), model.Settings.refresh_minutes),
     )
     return settings, origin
+
+
+def _help_lines(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: line for k, line in value.items() if isinstance(line, str) and line}
 
 
 # --- one file, then its extends chain -----------------------------------------------------

@@ -115,11 +115,17 @@ class Settings:
     help_line: str = ""
     #: the national line for reporting child-abuse material (hashed-list matches)
     reporting_line: str = ""
+    #: language code → the help line shown with pages in that language
+    help_lines: Mapping[str, str] = field(default_factory=dict)
     never_decrypt: frozenset[str] = frozenset({"banking", "health"})
     #: `lists:` — fetch the sources at start when only the starter lists are there
     fetch_on_start: bool = True
     #: `lists.refresh` in minutes; 0: never (only `vaccine lists update`)
     refresh_minutes: int = 24 * 60
+
+    def help_line_in(self, language: str) -> str:
+        """The help line for pages in `language`: its own line, else `help_line`."""
+        return self.help_lines.get(language) or self.help_line
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,9 @@ SETTINGS = Key(
             default="", example='"Childline 0800 1111"'),
         Key("reporting_line", "text", "where to report child-abuse material; shown on the "
             "page of a hashed-list match", default="", example='"Vietnam: call 111"'),
+        Key("help_lines", "table", "the help line per page language, in place of `help_line`",
+            example='{vi: "111"}', item=Key("line", "text", ""), placeholder="language",
+            table_keys="language"),
         _cats("never_decrypt", "categories always passed through without TLS interception",
               default=["banking", "health"], example="[banking, health]"),
         Key("lists", "map", "how `vaccine run` keeps the downloaded lists current",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from mitmproxy.proxy import context as pcontext
@@ -12,7 +13,9 @@ from mitmproxy.test import taddons, tflow, tutils
 
 from vaccine.proxy.addons.decision import TAG, TO_LOG, PolicyDecision
 from vaccine.proxy.addons.shared import Shared, Verdict
+from vaccine.proxy.policy.model import Device
 
+from ..test_decision import NOON
 from .conftest import client_hello, hello_data
 
 
@@ -188,3 +191,22 @@ def test_transparent_mode_decides_on_the_sni(
     data = tls.ClientHelloData(ctx, hello)
     addon.tls_clienthello(data)
     assert data.ignore_connection is ignored
+
+
+def test_the_quiet_time_page_names_the_window_and_when_it_ends(tmp_path: Path) -> None:
+    from datetime import time
+
+    from vaccine.proxy.policy.model import Window
+
+    from .conftest import make_household
+
+    lunch = Window("lunch", frozenset(range(7)), time(11, 30), time(13, 15), True, frozenset())
+    household = make_household(tmp_path, quiet={"devices": (Device("port", port=8096),),
+                                                "schedule": (lunch,)})  # fmt: skip
+    shared = Shared(household, clock=lambda: NOON)
+    f = tflow.tflow(req=tutils.treq(host="example.com"))
+    f.client_conn.proxy_mode = mode_specs.ProxyMode.parse("regular@8096")
+    PolicyDecision(shared).requestheaders(f)
+    assert f.response is not None and f.response.status_code == 403
+    page = f.response.get_text() or ""
+    assert 'Lunch</bdi>: the internet is back at <bdi dir="ltr">13:15</bdi>.' in page

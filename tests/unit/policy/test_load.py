@@ -181,6 +181,28 @@ def test_paths_in_settings_are_relative_to_the_folder_holding_policies(write: Wr
     assert split_listen(settings.listen) == ("::", 3128)
 
 
+def test_a_help_line_per_page_language(write: Write) -> None:
+    directory = write(
+        settings="""\
+        language: vi
+        help_line: "Childline 0800 1111"
+        help_lines:
+          vi: "111 (Tổng đài quốc gia bảo vệ trẻ em)"
+          PL: 116 111
+        """
+    )
+    settings, problems = load_settings(directory)
+    assert problems == []
+    assert settings.help_line_in("vi") == "111 (Tổng đài quốc gia bảo vệ trẻ em)"
+    assert settings.help_line_in("pl") == "116 111"
+    assert settings.help_line_in("ar") == "Childline 0800 1111"  # no line of its own
+    directory = write(settings="help_lines: {English: x}\n")
+    assert problems_of(directory) == [
+        'policies/settings.yaml:1: help_lines: "English" is not a language code '
+        "(like en, fr or pt-br)"
+    ]
+
+
 def test_files_that_are_not_profiles_are_left_alone(write: Write) -> None:
     directory = write(emma="devices: [{address: 10.0.0.1}]\n")
     (directory / "users.htpasswd").write_text("emma:$2y$10$x\n")
