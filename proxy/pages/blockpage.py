@@ -30,6 +30,7 @@ from vaccine.proxy.pages.language import (
     direction,
     fill,
     isolate,
+    isolate_line,
     join,
     locale,
 )
@@ -229,7 +230,7 @@ def _page(
         # Latin name or a number keeps its order inside an Arabic sentence.
         help_html = (
             f'<div class="help"><strong>{html.escape(s["help_heading"])}</strong> '
-            f"{html.escape(s['help_text'])} {isolate(help_line)}</div>"
+            f"{html.escape(s['help_text'])} {isolate_line(help_line)}</div>"
         )
     site_html = ""
     if site:

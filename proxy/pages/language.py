@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import string
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -99,6 +100,22 @@ def isolate(value: str, *, ltr: bool = False) -> str:
     it (`ltr`: always left to right, for host names, times and numbers)."""
     attr = ' dir="ltr"' if ltr else ""
     return f"<bdi{attr}>{html.escape(value)}</bdi>"
+
+
+#: A phone number inside a help line: digits with spaces, dots or dashes between them.
+_NUMBER = re.compile(r"\+?\d(?:[\d\s.\-]*\d)?")
+
+
+def isolate_line(value: str) -> str:
+    """A help line (a name and a number, in any script) as HTML: its numbers always left to
+    right, or "116 111" would read "111 116" inside an Arabic sentence."""
+    parts, last = [], 0
+    for m in _NUMBER.finditer(value):
+        parts.append(html.escape(value[last : m.start()]))
+        parts.append(f'<bdi dir="ltr">{html.escape(m.group())}</bdi>')
+        last = m.end()
+    parts.append(html.escape(value[last:]))
+    return f"<bdi>{''.join(parts)}</bdi>"
 
 
 def fill(text: str, values: Mapping[str, str], markup: Mapping[str, str] | None = None) -> str:

@@ -63,7 +63,7 @@ def test_blocked_host_gets_the_block_page(main_proxy: RunningProxy, host: str, n
 def test_block_page_shows_the_help_line(main_proxy: RunningProxy) -> None:
     r = main_proxy.client().get(f"http://blocked.test{SECRET_PATH}")
     assert_block_page(r, "blocked.test")
-    assert "Childline 0800 1111" in r.text
+    assert 'Childline <bdi dir="ltr">0800 1111</bdi>' in r.text
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD", "OPTIONS"])

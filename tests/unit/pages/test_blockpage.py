@@ -16,6 +16,7 @@ from vaccine.proxy.pages.blockpage import (
     reason_text,
     render,
 )
+from vaccine.proxy.pages.language import isolate_line
 from vaccine.proxy.policy.model import Window
 
 from ..test_decision import BEDTIME, HOMEWORK, LISTS, profile
@@ -39,7 +40,7 @@ def test_names_the_host_never_the_detail_and_escapes() -> None:
     page = render(d("block.domains", "bad.example.co.uk"), help_line="Call <b>116 111</b>")
     assert "bad.example.co.uk" in page
     assert "detail" not in page  # the rule's own words are for parents, not the page
-    assert "&lt;b&gt;116 111&lt;/b&gt;" in page
+    assert '&lt;b&gt;<bdi dir="ltr">116 111</bdi>&lt;/b&gt;' in page
 
 
 def test_the_bedtime_page_says_which_window_and_when_the_internet_is_back() -> None:
@@ -153,12 +154,25 @@ def test_arabic_pages_are_right_to_left_with_names_and_times_kept_left_to_right(
     assert '<bdi dir="ltr" class="site">games.com</bdi>' in page
     assert '<bdi dir="ltr">07:00</bdi>' in page
     assert "<bdi>وقت النوم</bdi>" in page
-    assert "<bdi>Childline 0800 1111</bdi>" in page
+    assert '<bdi>Childline <bdi dir="ltr">0800 1111</bdi></bdi>' in page
     assert '"Noto Sans Arabic"' in page
     # Mirrored by logical properties only: nothing in the style is pinned to left or right.
     assert not re.search(r"\b(left|right)\b", page.split("</style>")[0])
     en = render(d("block.domains", "x.com"))
     assert '<html lang="en" dir="ltr">' in en
+
+
+@pytest.mark.parametrize(
+    ("line", "markup"),
+    [
+        ("116 111", '<bdi><bdi dir="ltr">116 111</bdi></bdi>'),
+        ("خط مساعدة الطفل 116 111", '<bdi>خط مساعدة الطفل <bdi dir="ltr">116 111</bdi></bdi>'),
+        ("+48 800-12-12-12 (x)", '<bdi><bdi dir="ltr">+48 800-12-12-12</bdi> (x)</bdi>'),
+        ("Childline", "<bdi>Childline</bdi>"),
+    ],
+)
+def test_the_numbers_of_a_help_line_always_read_left_to_right(line: str, markup: str) -> None:
+    assert isolate_line(line) == markup
 
 
 def test_a_language_falls_back_to_english_string_by_string() -> None:
