@@ -131,8 +131,10 @@ class ChildScreen(DashboardScreen):
 
     def _blocked(self, child: Child, snapshot: Snapshot) -> Content:
         labels = self.labels
-        days = "".join(labels.day(d)[:3].ljust(6) for d in snapshot.days)
-        counts = "".join(str(n).ljust(6) for n in child.blocked_by_day)
+        # A column per day, as wide as the language's short day names need ("Sun", "ث").
+        column = max([6, *(len(labels.weekday(d, short=True)) + 1 for d in snapshot.days)])
+        days = "".join(labels.weekday(d, short=True).ljust(column) for d in snapshot.days)
+        counts = "".join(str(n).ljust(column) for n in child.blocked_by_day)
         kinds = " · ".join(
             f"{labels.category(c.category)} {c.count}" for c in child.week.blocked_by_category
         )

@@ -89,10 +89,12 @@ class DayBars(Widget):
         per_day = [[s.minutes[i] for s in self.series] for i in range(len(self.days))]
         totals = list(self.online)
         scale = max(totals, default=0)
-        width = max(1, self.size.width - DAY - TOTAL - 1)
+        # "Sun 08 " in English; wider where a language's day names are longer ("niedz. 08").
+        day_width = max([DAY, *(len(labels.day(d)) + 1 for d in self.days)])
+        width = max(1, self.size.width - day_width - TOTAL - 1)
         lines = []
         for day, minutes, total in zip(self.days, per_day, totals, strict=True):
-            parts: list[str | tuple[str, str]] = [(labels.day(day).ljust(DAY), "$text-muted")]
+            parts: list[str | tuple[str, str]] = [(labels.day(day).ljust(day_width), "$text-muted")]
             length = round(total / scale * width) if scale else 0
             cells = bar_cells(minutes, length)
             for s, n in zip(self.series, cells, strict=True):
