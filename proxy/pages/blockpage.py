@@ -171,7 +171,8 @@ def render(
         heading=pages.get(f"{heading_key}_heading") or pages["block_heading"],
         site=site,
         reason=_reason_html(decision, s, profile, now),
-        why=s["why"],
+        # A child who searched for hurting themselves is not asked "Why?": they are talked to.
+        why="" if heading_key == "search_self_harm" else s["why"],
         form=form,
         help_line=help_line,
     )

@@ -20,12 +20,15 @@ import yaml
 
 DEFAULT_LANGUAGE = "en"
 
-#: The page's font stack per writing direction. Named fonts only from Debian's
-#: fonts-noto-core and fonts-dejavu-core, which cover Vietnamese's stacked diacritics and the
-#: Arabic script; nothing is fetched from the network.
+#: The page's font stack per writing direction. The child's browser draws the page with its
+#: own fonts, and nothing is fetched from the network. The named ones are Debian's
+#: fonts-noto-core and fonts-dejavu-core (and Android's and ChromeOS's Noto), which cover
+#: Vietnamese's stacked diacritics and the Arabic script (tests/unit/pages/test_locales.py);
+#: elsewhere the system's own interface font does (Segoe UI, San Francisco).
 FONTS = {
     "ltr": '"Noto Sans", "DejaVu Sans", system-ui, sans-serif',
-    "rtl": '"Noto Sans Arabic", "Noto Naskh Arabic", "Noto Sans", "DejaVu Sans", sans-serif',
+    "rtl": '"Noto Sans Arabic", "Noto Naskh Arabic", "Noto Sans", "DejaVu Sans", system-ui, '
+    "sans-serif",
 }
 
 #: Keys that are not sentences (no fields to compare, not shown as text on their own).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -154,12 +155,20 @@ def _reasons(language: str) -> dict[str, str]:
 
 
 def page_reason(key: str, language: str = "en") -> str:
-    """The block page's words for a rule (`reasons:` in proxy/locales/<language>.yaml), as
-    the page shows them (HTML-unescape the page first); without the final full stop, after
-    which the page may name the categories."""
-    return _reasons(language)[key].rstrip(".")
+    """The block page's sentence for a rule (`reasons:` in proxy/pages/locales/<language>.yaml),
+    with its {fields} still in."""
+    return _reasons(language)[key]
 
 
-def says(page: str, key: str) -> bool:
-    """Does a block page give the reason `key`?"""
-    return page_reason(key) in html.unescape(page)
+def page_words(page: str) -> str:
+    """The words of a page as a reader sees them: tags dropped, entities read, spaces single."""
+    body = page.split("<body>", 1)[-1]
+    body = re.sub(r"</?(bdi|strong|span)\b[^>]*>", "", body)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
+
+
+def says(page: str, key: str, language: str = "en") -> bool:
+    """Does a block page give the reason `key`? Its {fields} may hold anything."""
+    parts = re.split(r"\{[a-z_]+\}", page_reason(key, language))
+    pattern = ".+?".join(re.escape(part) for part in parts)
+    return re.search(pattern, page_words(page)) is not None

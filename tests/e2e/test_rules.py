@@ -24,7 +24,7 @@ from .h2client import H2Request, exchange
 from .harness import E2E, RunningProxy, free_port, wait_until
 from .household import Household
 from .origins import Origin, start_capture_proxy
-from .scenarios import HELP_LINE, assert_block_page, assert_reached_origin, says
+from .scenarios import HELP_LINE, assert_block_page, assert_reached_origin, page_words, says
 
 pytestmark = pytest.mark.e2e
 
@@ -104,18 +104,20 @@ class Rules:
     household: Household
     capture: Origin
     upstream_port: int
+    started: datetime
 
 
 @pytest.fixture(scope="module")
 def rules(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rules]:
     hh = Household(tmp_path_factory.mktemp("rules-household"))
-    write_rules_household(hh, datetime.now())
+    started = datetime.now()
+    write_rules_household(hh, started)
     capture = start_capture_proxy()
     port, upstream_port = free_port(), free_port()
     modes = [f"regular@{port}", f"upstream:http://127.0.0.1:{capture.port}@{upstream_port}"]
     try:
         with e2e.vaccine(hh, port=port, modes=modes, route=(".test", *ENGINES_ROUTED)) as proxy:
-            yield Rules(proxy, hh, capture, upstream_port)
+            yield Rules(proxy, hh, capture, upstream_port, started)
     finally:
         capture.close()
 
@@ -145,7 +147,8 @@ def test_schedule_window(rules: Rules, profile: str, host: str, blocked: bool) -
     r = client_of(rules, profile).get(f"http://{host}/page")
     if blocked:
         assert_block_page(r, host)
-        assert says(r.text, "schedule"), r.text
+        everything = profile == "night"
+        assert says(r.text, "schedule_everything" if everything else "schedule_categories"), r.text
     else:
         assert_reached_origin(r, host)
 
@@ -154,7 +157,15 @@ def test_schedule_blocks_https_with_the_page(rules: Rules) -> None:
     r = client_of(rules, "night").https("allowed.test:443", path="/page")
     assert r.issuer == "proxy" and r.response is not None, r
     assert_block_page(r.response, "allowed.test")
-    assert says(r.response.text, "schedule"), r.response.text
+    assert says(r.response.text, "schedule_everything"), r.response.text
+
+
+def test_the_quiet_time_page_says_which_window_and_when_it_ends(rules: Rules) -> None:
+    ends = windows_around(rules.started)["active"]["to"]
+    night = page_words(client_of(rules, "night").get("http://allowed.test/").text)
+    assert f"Lights-out: the internet is back at {ends}." in night
+    quiet = page_words(client_of(rules, "quiet").get("http://games.test/").text)
+    assert f"No-games: sites with games are closed until {ends}." in quiet
 
 
 @pytest.mark.parametrize(
@@ -304,7 +315,7 @@ def test_a_self_harm_search_page_shows_the_help_line(rules: Rules) -> None:
     r = client_of(rules, "searcher").https(target, path=path(SELF_HARM_SEARCH))
     assert r.response is not None and r.response.status == 403, r
     assert not r.response.from_origin
-    assert HELP_LINE in r.response.text
+    assert HELP_LINE in page_words(r.response.text)
     assert says(r.response.text, "search_self_harm"), r.response.text
     page = html.unescape(r.response.text)
     assert SELF_HARM_SEARCH not in page and "myself" not in page  # never the search itself

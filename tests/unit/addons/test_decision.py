@@ -210,3 +210,21 @@ def test_the_quiet_time_page_names_the_window_and_when_it_ends(tmp_path: Path) -
     assert f.response is not None and f.response.status_code == 403
     page = f.response.get_text() or ""
     assert 'Lunch</bdi>: the internet is back at <bdi dir="ltr">13:15</bdi>.' in page
+
+
+def test_the_page_speaks_the_households_language_with_its_help_line(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from .conftest import make_household
+
+    household = make_household(tmp_path)
+    settings = replace(household.policies.settings, language="ar",
+                       help_lines={"ar": "116 111", "vi": "111"})  # fmt: skip
+    policies = replace(household.policies, settings=settings)
+    shared = Shared(replace(household, policies=policies), clock=lambda: NOON)
+    f = tflow.tflow(req=tutils.treq(host="adultsite.com"))
+    PolicyDecision(shared).requestheaders(f)
+    assert f.response is not None
+    page = f.response.get_text() or ""
+    assert '<html lang="ar" dir="rtl">' in page
+    assert '<bdi dir="ltr">116 111</bdi>' in page and "Childline" not in page

@@ -116,6 +116,7 @@ def test_a_stopped_search_talks_about_the_search_not_the_site(language: str) -> 
                   language=language, help_line="116 111")  # fmt: skip
     assert text_of(hurt).startswith(s["pages"]["search_self_harm_heading"])
     assert s["reasons"]["search_self_harm"] in text_of(hurt) and "116 111" in hurt
+    assert s["why"] not in text_of(hurt) and s["why"] in words
     assert "<form" not in hurt  # a search is never "asked for"
 
 
