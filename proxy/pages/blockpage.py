@@ -213,6 +213,11 @@ def _ask_form(s: dict[str, Any]) -> str:
   </form>"""
 
 
+def _full_stop(line: str) -> str:
+    """The help sentence ends like a sentence, unless the household's line already does."""
+    return "" if line.rstrip().endswith((".", "!", "?", "؟", "。")) else "."
+
+
 def _page(
     s: dict[str, Any],
     language: str,
@@ -231,7 +236,7 @@ def _page(
         # Latin name or a number keeps its order inside an Arabic sentence.
         help_html = (
             f'<div class="help"><strong>{html.escape(s["help_heading"])}</strong> '
-            f"{html.escape(s['help_text'])} {isolate_line(help_line)}</div>"
+            f"{html.escape(s['help_text'])} {isolate_line(help_line)}{_full_stop(help_line)}</div>"
         )
     site_html = ""
     if site:

@@ -181,3 +181,10 @@ def test_a_language_falls_back_to_english_string_by_string() -> None:
     pl = render(d("ip_literal"), language="pl")
     assert 'lang="pl"' in pl and "Ta strona" in pl
     assert "This address is a number" in render(d("ip_literal"), language="xx")
+
+
+def test_the_help_sentence_ends_like_a_sentence() -> None:
+    words = text_of(render(d("block.domains", "x.com"), help_line="Childline 0800 1111"))
+    assert "or call Childline 0800 1111." in words
+    words = text_of(render(d("block.domains", "x.com"), help_line="116 111 (free, 24 h)."))
+    assert words.count("(free, 24 h).") == 1 and "24 h).." not in words
