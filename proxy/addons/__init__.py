@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
+from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.record import DecisionLog, Journal
@@ -37,6 +38,7 @@ def default_addons(
         PolicyDecision(shared),
         AskParent(shared, AskDesk(db_path) if db_path is not None else None),
         DecisionLog(shared, journal),
+        CertificateTrouble(shared, journal),
         SlowClients(),
     ]
     if db_path is not None:

@@ -182,6 +182,18 @@ def ordered_categories(categories: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted((c for c in categories if c in _RANK), key=_RANK.__getitem__))
 
 
+#: The rule code of a client that failed the TLS handshake with the proxy (most often: the
+#: device does not trust the proxy's certificate, so it never sees a block page). Such a record
+#: has no site and no category: only the profile, the minute and a count.
+NO_CA = "no_ca"
+
+
+def no_ca_record(profile_id: str, when: datetime) -> Record:
+    """The record of one failed TLS handshake: counted as a blocked connection (it got
+    nothing), but summaries keep it apart from blocked attempts (`rule == NO_CA`)."""
+    return Record(minute_key(when), profile_id, "", "", "blocked", NO_CA)
+
+
 _refused: set[str] = set()
 
 

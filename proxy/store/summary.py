@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from vaccine.proxy.store.records import NO_CA
+
 
 class TotalRow(NamedTuple):
     """A `daily_totals` row; `total` is its `count` column (`count` would shadow tuple.count)."""
@@ -212,6 +214,8 @@ def summarise(
             acc.site_minutes[a.name] += a.minutes
     for t in rows.totals:
         if not lo <= t.day <= hi:
+            continue
+        if t.rule == NO_CA:  # a failed handshake, not an attempt: the dashboard shows it apart
             continue
         acc = accs[t.profile]
         if t.action == "blocked":

@@ -32,6 +32,8 @@ TOTALS = [
     TotalRow("2026-03-08", "emma", "bet365.com", "gambling", "blocked", "block.categories", 3),
     TotalRow("2026-03-08", "emma", "tiktok.com", "", "blocked", "block.domains", 3),
     TotalRow("2026-03-08", "emma", "", "", "blocked", "bad_host", 1),
+    # failed TLS handshakes (no certificate): not blocked attempts, shown apart by the dashboard
+    TotalRow("2026-03-08", "emma", "", "", "blocked", "no_ca", 6),
     TotalRow("2026-03-01", "emma", "old.example", "video", "allowed", "default", 99),  # outside
     TotalRow("2026-03-08", "leo", "", "video", "allowed", "default", 7),
 ]
