@@ -101,6 +101,19 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class CertTrouble:
+    """A profile whose device refused the proxy's certificate lately (rule `no_ca`): it sees
+    "not private" errors instead of block pages. Counts only: no site, no address."""
+
+    profile: str
+    name: str
+    device: str  # the device, when the profile has only one that can be named; else ""
+    today: int
+    week: int
+    last_day: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
 class LiveRow:
     """One minute's count of one kind of decision, at the level privacy allows."""
 
@@ -155,6 +168,7 @@ class Snapshot:
     alerts: tuple[Alert, ...] = ()
     live: tuple[LiveRow, ...] = field(default=())
     dropped_records: int = 0
+    cert_trouble: tuple[CertTrouble, ...] = ()
 
     def child(self, profile_id: str) -> Child | None:
         return next((c for c in self.children if c.id == profile_id), None)

@@ -134,6 +134,7 @@ class LogSource:
             alerts=alerts.find_alerts(rows.totals, rows.activity, days, now, seen, watched),
             live=summaries.live_rows(live, hidden),
             dropped_records=rows.dropped_records,
+            cert_trouble=summaries.cert_trouble(rows.totals, days, names, profiles),
         )
 
 

@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from vaccine.dashboard.snapshot import CategorySeries, Child, LimitUse, LiveRow
+from vaccine.dashboard.snapshot import CategorySeries, CertTrouble, Child, LimitUse, LiveRow
 from vaccine.proxy.decision import window_active
 from vaccine.proxy.policy.model import Profile
+from vaccine.proxy.store.records import NO_CA
 from vaccine.proxy.store.summary import ActivityRow, ProfileInfo, ReportRows, TotalRow, summarise
 
 DAYS = 7  # the child's page shows a week, today included
@@ -65,9 +66,54 @@ def blocked_days(totals: Iterable[TotalRow], days: Sequence[date], profile: str)
     counts = [0] * len(days)
     for t in totals:
         i = index.get(t.day)
-        if i is not None and t.profile == profile and t.action == "blocked":
+        if i is not None and t.profile == profile and t.action == "blocked" and t.rule != NO_CA:
             counts[i] += t.total
     return tuple(counts)
+
+
+#: a device that refused the certificate this many days ago or less is still shown
+CERT_DAYS = 1
+
+
+def cert_trouble(
+    totals: Iterable[TotalRow],
+    days: Sequence[date],
+    names: Mapping[str, str],
+    profiles: Mapping[str, Profile],
+) -> tuple[CertTrouble, ...]:
+    """Profiles whose devices failed the TLS handshake today or yesterday (a device fixed
+    since then drops out the next day), most failures today first."""
+    index = {d.isoformat(): i for i, d in enumerate(days)}
+    today: dict[str, int] = defaultdict(int)
+    week: dict[str, int] = defaultdict(int)
+    last: dict[str, str] = {}
+    for t in totals:
+        i = index.get(t.day)
+        if i is None or t.rule != NO_CA:
+            continue
+        week[t.profile] += t.total
+        if i == len(days) - 1:
+            today[t.profile] += t.total
+        last[t.profile] = max(last.get(t.profile, ""), t.day)
+    recent = days[-1 - CERT_DAYS].isoformat() if len(days) > CERT_DAYS else ""
+    out = [
+        CertTrouble(
+            pid, names.get(pid, pid), device_name(profiles.get(pid)), today[pid], week[pid], day
+        )  # fmt: skip
+        for pid, day in last.items()
+        if day >= recent
+    ]
+    out.sort(key=lambda c: (-c.today, -c.week, c.name.casefold()))
+    return tuple(out)
+
+
+def device_name(profile: Profile | None) -> str:
+    """The profile's device by its login, when it has exactly one device and that is a login:
+    the only case where the log's per-profile count points at one named device."""
+    if profile is None or len(profile.devices) != 1:
+        return ""
+    device = profile.devices[0]
+    return device.user or "" if device.kind == "user" else ""
 
 
 def limit_uses(limits: Mapping[str, int], minutes_today: Mapping[str, int]) -> tuple[LimitUse, ...]:

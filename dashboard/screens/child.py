@@ -21,21 +21,46 @@ from vaccine.dashboard.widgets.category_sparks import CategorySparks
 from vaccine.dashboard.widgets.day_bars import DayBars
 from vaccine.proxy.errors import Problem
 
-SITE = 24  # cells of the site column
+SITE = 24  # cells of the site column in the two-column tables
+GAP = 2  # cells between two columns
 
 
 def text_table(
     rows: Sequence[Sequence[str]], widths: Sequence[int], head: Sequence[str] = ()
 ) -> Content:
-    """Rows of plain text in columns (width 0: the rest of the line), under a muted head."""
+    """Rows of plain text in columns (width 0: the rest of the line), under a muted head.
+    A cell too long for its column ends in "…"."""
+
+    def cell(text: str, width: int) -> str:
+        if not width:
+            return text
+        room = width - GAP
+        return (text if len(text) <= room else text[: room - 1] + "…").ljust(width)
 
     def line(row: Sequence[str]) -> str:
-        cells = [c[: w - 1].ljust(w) if w else c for c, w in zip(row, widths, strict=True)]
-        return "".join(cells).rstrip()
+        return "".join(cell(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
 
     lines = [Content.styled(line(head), "bold $text-muted")] if head else []
     lines += [Content(line(row)) for row in rows]
     return Content("\n").join(lines)
+
+
+def fit_columns(
+    rows: Sequence[Sequence[str]], head: Sequence[str], room: int, least: int = 8
+) -> tuple[int, ...]:
+    """Column widths for `text_table` within `room` cells: each column as wide as its widest
+    cell; when that is too wide, the first columns (sites, categories) give way, never to less
+    than `least`, so the last one (a time or a count) is never cut or wrapped."""
+    natural = [max(len(r[i]) for r in (*rows, head)) + GAP for i in range(len(head))]
+    natural[-1] -= GAP
+    over = sum(natural) - room
+    for i in range(len(natural) - 1):
+        if over <= 0:
+            break
+        give = min(over, max(0, natural[i] - least - GAP))
+        natural[i] -= give
+        over -= give
+    return (*natural[:-1], 0)
 
 
 def problem_text(problem: Problem) -> str:
@@ -173,12 +198,26 @@ class ChildScreen(DashboardScreen):
                 for s in week.top_sites
             ]
             head = (labels("col.site"), labels("col.category"), labels("col.time"))
-            sites.update(text_table(top, (SITE, 18, 0), head))
+            sites.update(text_table(top, fit_columns(top, head, self._room()), head))
         most_blocked = [(s.site, str(s.count)) for s in week.blocked_sites]
         blocked_head = (labels("col.site"), labels("col.count"))
         blocked.update(
-            text_table(most_blocked, (SITE, 0), blocked_head) if most_blocked else Content("–")
-        )
+            text_table(most_blocked, fit_columns(most_blocked, blocked_head, self._room()),
+                       blocked_head)
+            if most_blocked
+            else Content("–")
+        )  # fmt: skip
+
+    def _room(self) -> int:
+        """Cells the tables of the right-hand column may use (before the first layout: a
+        guess; `on_resize` draws again with the real width)."""
+        width = self.query_one("#right").content_size.width
+        return width if width > 0 else 40
+
+    def on_resize(self) -> None:
+        snapshot = self.dashboard.snapshot
+        if snapshot is not None:
+            self.call_after_refresh(self.show, snapshot)
 
     def action_back(self) -> None:
         self.dismiss()

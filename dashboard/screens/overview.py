@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
 from vaccine.dashboard.screens.base import DashboardScreen
 from vaccine.dashboard.snapshot import Alert, Snapshot
+from vaccine.dashboard.widgets import overview_panels
 from vaccine.dashboard.widgets.child_card import ChildCard
 
 
@@ -23,6 +24,10 @@ class OverviewScreen(DashboardScreen):
 
     def compose_body(self) -> ComposeResult:
         yield VerticalScroll(id="cards", can_focus=False)
+        yield Static("", id="cert-trouble")
+        with Horizontal(id="lower"):
+            yield Static("", id="waiting")
+            yield Static("", id="blocked-today")
         yield Static("", id="notes")
 
     def show(self, snapshot: Snapshot) -> None:
@@ -35,6 +40,14 @@ class OverviewScreen(DashboardScreen):
             self.call_after_refresh(self._fill, snapshot)
         else:
             self._fill(snapshot)
+        labels = self.labels
+        trouble = self.query_one("#cert-trouble", Static)
+        trouble.update(overview_panels.cert_trouble(snapshot, labels))
+        trouble.display = bool(snapshot.cert_trouble)
+        self.query_one("#waiting", Static).update(overview_panels.waiting(snapshot, labels))
+        self.query_one("#blocked-today", Static).update(
+            overview_panels.blocked_today(snapshot, labels)
+        )
         self.query_one("#notes", Static).update(self._notes(snapshot))
 
     def _notes(self, snapshot: Snapshot) -> Content:
@@ -44,12 +57,14 @@ class OverviewScreen(DashboardScreen):
         lines = []
         if snapshot.pending:
             items = " · ".join(f"{r.name} {r.domain}" for r in snapshot.pending)
-            lines.append(Content.styled(labels("overview.requests", items=items), "$text-accent"))
+            text = labels("overview.requests", n=len(snapshot.pending), items=items)
+            lines.append(Content.styled(text, "$text-accent"))
         if snapshot.alerts:
             items = " · ".join(
                 f"{names.get(a.profile, a.profile)} {self._short(a)}" for a in snapshot.alerts
             )
-            lines.append(Content.styled(labels("overview.alerts", items=items), "$text-error"))
+            text = labels("overview.alerts", n=len(snapshot.alerts), items=items)
+            lines.append(Content.styled(text, "$text-error"))
         if snapshot.dropped_records:
             dropped = labels("overview.dropped", n=snapshot.dropped_records)
             lines.append(Content.styled(dropped, "$text-warning"))

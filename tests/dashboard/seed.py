@@ -14,13 +14,14 @@ import random
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from vaccine.proxy.decision import Decision
 from vaccine.proxy.policy.load import load_policies
 from vaccine.proxy.policy.model import Profile
 from vaccine.proxy.store import LogWriter, Record, record_for
+from vaccine.proxy.store.records import no_ca_record
 from vaccine.proxy.store.requests import add_request, answer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +121,10 @@ def records(profiles: dict[str, Profile], now: datetime, seed: int) -> Iterator[
         decision = Decision("block", rule, "", host, frozenset(cats))
         for _ in range(times):
             yield record_for(profiles[pid], decision, "blocked", when)
+    # Leo's new laptop, yesterday: the certificate is not installed on it (the overview's
+    # warning); counted like the proxy counts it, without a site
+    for _ in range(5):
+        yield no_ca_record("leo", datetime.combine(today - timedelta(days=1), time(16, 10)))
 
 
 def household(folder: Path) -> Path:

@@ -1,6 +1,6 @@
-"""What a parent sees, as SVG snapshots at 80×24 and 160×48, over the seeded week at a frozen
-clock. After a deliberate change: `pytest tests/dashboard --snapshot-update`, then look at the
-report before committing the new SVGs."""
+"""What a parent sees, as SVG snapshots at 80×24, 120×40 and 160×48, over the seeded week at a
+frozen clock. After a deliberate change: `pytest tests/dashboard --snapshot-update`, then look at
+the report before committing the new SVGs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from textual.pilot import Pilot
 from .conftest import MakeApp
 from .seed import empty_log
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+SIZES = [
+    pytest.param((80, 24), id="80x24"),
+    pytest.param((120, 40), id="120x40"),
+    pytest.param((160, 48), id="160x48"),
+]
 
 
 async def loaded(pilot: Pilot[None]) -> None:
