@@ -17,12 +17,12 @@ Nothing here logs a site, and the log names no address.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import bcrypt
 from aiohttp import web
@@ -107,6 +107,9 @@ class RateLimit:
         seen.append(now)
         return True
 
+
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+GOOGLE_FONTS = re.compile(r'<link\s+rel="stylesheet"\s+href="https://fonts\.googleapis\.com[^>]*>')
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -208,13 +211,19 @@ class WebDashboard(Server):
 
     # -- textual-serve -----------------------------------------------------------------------
 
-    async def handle_index(self, request: web.Request) -> Any:
+    async def handle_index(self, request: web.Request) -> web.Response:
         # The page tells the browser where the socket is: at the address the phone used.
         self.public_url = f"http://{request.host}"
-        return await super().handle_index(request)
+        response = await super().handle_index(request)
+        assert isinstance(response, web.Response) and response.text is not None
+        # A phone lays out a page without a viewport as 980 pixels wide, shrunk: the terminal
+        # would be unreadably small. And the page loads nothing from the internet.
+        page = response.text.replace("<head>", f"<head>{VIEWPORT}", 1)
+        response.text = GOOGLE_FONTS.sub("", page)
+        return response
 
     async def on_startup(self, app: web.Application) -> None:
-        self.console.print(f"The parents' dashboard: http://{self.host}:{self.port}/")
+        """textual-serve prints its banner here; `vaccine dashboard --web` says one line."""
 
     async def run(self) -> web.AppRunner:
         """Start serving (for `serve_forever` and tests); returns the runner to clean up."""

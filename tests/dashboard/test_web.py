@@ -80,6 +80,8 @@ async def test_login_opens_the_dashboard_with_a_strict_cookie(server: str) -> No
             assert r.status == 200
             page = await r.text()
             assert f"ws://127.0.0.1:{server.rsplit(':', 1)[1]}/ws" in page
+            assert '<meta name="viewport" content="width=device-width' in page  # a phone's width
+            assert "googleapis" not in page  # nothing from the internet
 
 
 async def test_five_tries_a_minute_then_429(server: str) -> None:
