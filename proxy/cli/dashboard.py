@@ -146,8 +146,9 @@ def serve_web(args: argparse.Namespace, directory: Path, db_path: Path) -> int:
     async def serve() -> None:
         try:
             runner = await server.run()
-        except OSError as e:
-            raise VaccineError(f"--listen {args.listen}: {e.strerror}") from None
+        except OSError as e:  # aiohttp's message repeats the address: the reason alone
+            reason = os.strerror(e.errno) if e.errno else str(e)
+            raise VaccineError(f"--listen {args.listen}: {reason}") from None
         print(f"the parents' dashboard: http://{args.listen}/ (Ctrl+C stops it)", flush=True)
         try:
             await asyncio.Event().wait()

@@ -53,3 +53,57 @@ def test_bad_input_is_one_line(
 def test_needs_a_terminal(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dashboard", "--policies", str(policies)]) == 1
     assert "needs a terminal" in capsys.readouterr().err
+
+
+def test_set_password_reads_one_line_and_stores_a_private_hash(
+    policies: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import stat
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("sofa-approves-42\n"))
+    assert main(["dashboard", "--policies", str(policies), "--set-password"]) == 0
+    stored = policies / "dashboard.password"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stored.read_text().startswith("$2") and "sofa" not in stored.read_text()
+    assert "password is set" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["dashboard", "--policies", str(policies), "--set-password"]) == 1
+    assert "at least 8 characters" in capsys.readouterr().err
+
+
+def test_web_is_served_in_a_session_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    assert dashboard_cli.in_terminal()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "no dashboard password yet (set one with `vaccine dashboard --set-password`)"),
+        (["--listen", "nonsense"], "--listen nonsense: not HOST:PORT"),
+    ],
+)
+def test_web_bad_input_is_one_line(
+    policies: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dashboard", "--policies", str(policies), "--web", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_web_on_a_busy_port_is_one_line(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from vaccine.dashboard.web import set_password
+
+    set_password(policies / "dashboard.password", "sofa-approves-42")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        argv = ["dashboard", "--policies", str(policies), "--web", "--listen", f"127.0.0.1:{port}"]
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"--listen 127.0.0.1:{port}: address already in use" in err.lower()
+    assert err.count("\n") == 1
