@@ -29,6 +29,7 @@ import bcrypt
 from aiohttp import web
 from textual_serve.server import Server
 
+from vaccine.dashboard.i18n import Labels
 from vaccine.proxy.errors import VaccineError
 from vaccine.proxy.util.files import private_file
 
@@ -113,7 +114,7 @@ VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">
 GOOGLE_FONTS = re.compile(r'<link\s+rel="stylesheet"\s+href="https://fonts\.googleapis\.com[^>]*>')
 
 LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Digital Vaccine</title>
 <style>
@@ -122,11 +123,11 @@ input, button {{ font-size: 1.2rem; width: 100%; box-sizing: border-box; padding
   margin-top: .6rem; }}
 .error {{ color: #b00020; }}
 </style></head>
-<body><h1>Digital Vaccine</h1><p>The parents' dashboard.</p>
+<body><h1>Digital Vaccine</h1><p>{intro}</p>
 <form method="post" action="/login">
-<label for="password">Parent password</label>
+<label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus>
-<button id="login" type="submit">Open the dashboard</button>
+<button id="login" type="submit">{open}</button>
 </form>{error}</body></html>
 """
 
@@ -143,8 +144,11 @@ class WebDashboard(Server):
         password_file: Path,
         is_childs: Callable[[str], bool],
         limit: RateLimit | None = None,
+        labels: Labels | None = None,
     ) -> None:
         super().__init__(command, host=host, port=port, title="Digital Vaccine")
+        # a browser lays out right-to-left text itself: the words in reading order
+        self.labels = labels or Labels("en", visual=False)
         self.password_file = password_file
         self.is_childs = is_childs
         self.limit = limit or RateLimit()
@@ -163,7 +167,7 @@ class WebDashboard(Server):
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         peer = request.remote or ""
         if self.is_childs(peer):
-            return web.Response(status=403, text="This dashboard is not open to this device.\n")
+            return web.Response(status=403, text=self.labels("web.refused") + "\n")
         if request.path == "/login" or self._valid(request.cookies.get(COOKIE)):
             return await handler(request)
         if request.path == "/ws":
@@ -188,7 +192,7 @@ class WebDashboard(Server):
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         if not self.limit.allow(request.remote or ""):
-            return self._page("Too many tries: wait a minute.", status=429)
+            return self._page(self.labels("web.too_many"), status=429)
         form = await request.post()
         password = form.get("password")
         try:
@@ -199,7 +203,7 @@ class WebDashboard(Server):
         if not isinstance(password, str) or not await asyncio.to_thread(
             bcrypt.checkpw, password.encode(), digest
         ):
-            return self._page("Wrong password.", status=401)
+            return self._page(self.labels("web.wrong"), status=401)
         token = secrets.token_urlsafe(32)
         self._sessions[token] = time.monotonic() + SESSION_SECONDS
         response = web.Response(status=303, headers={"Location": "/"})
@@ -208,10 +212,17 @@ class WebDashboard(Server):
         return response
 
     def _page(self, error: str, status: int = 200) -> web.Response:
+        labels = self.labels
         shown = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
-        return web.Response(
-            status=status, text=LOGIN_PAGE.format(error=shown), content_type="text/html"
+        page = LOGIN_PAGE.format(
+            lang=labels.language,
+            dir="rtl" if labels.rtl else "ltr",
+            intro=html.escape(labels("web.intro")),
+            password=html.escape(labels("web.password")),
+            open=html.escape(labels("web.open")),
+            error=shown,
         )
+        return web.Response(status=status, text=page, content_type="text/html")
 
     # -- textual-serve -----------------------------------------------------------------------
 

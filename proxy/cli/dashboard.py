@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
         raise VaccineError(f"{directory}: no such policy directory (give --policies or --db)")
     assert db_path is not None
     if args.web:
-        return serve_web(args, directory, db_path)
+        return serve_web(args, directory, db_path, language)
 
     from vaccine.dashboard.app import DashboardApp
     from vaccine.dashboard.source import LogSource
@@ -118,9 +118,10 @@ def set_password(path: Path) -> int:
     return 0
 
 
-def serve_web(args: argparse.Namespace, directory: Path, db_path: Path) -> int:
+def serve_web(args: argparse.Namespace, directory: Path, db_path: Path, language: str) -> int:
     import asyncio
 
+    from vaccine.dashboard.i18n import Labels
     from vaccine.dashboard.web import WebDashboard, child_addresses, read_hash
     from vaccine.proxy.policy.load import split_listen
 
@@ -141,6 +142,7 @@ def serve_web(args: argparse.Namespace, directory: Path, db_path: Path) -> int:
         port=port,
         password_file=password_file,
         is_childs=child_addresses(directory),
+        labels=Labels(language, visual=False),
     )
 
     async def serve() -> None:

@@ -116,3 +116,44 @@ def test_which_addresses_are_a_childs(policies: Path) -> None:
     assert is_childs("192.168.1.23")  # Emma's tablet
     assert is_childs("::ffff:192.168.1.42")  # Leo's phone, as an IPv4-mapped peer
     assert not is_childs("192.168.1.5")  # a parent's phone: no profile names it
+
+
+async def test_the_login_page_speaks_the_households_language(
+    policies: Path, tmp_path: Path
+) -> None:
+    from vaccine.dashboard.i18n import Labels
+
+    password_file = tmp_path / "dashboard.password"
+    set_password(password_file, PASSWORD)
+    port = free_port()
+    web = WebDashboard("true", host="127.0.0.1", port=port, password_file=password_file,
+                       is_childs=lambda peer: False, labels=Labels("pl", visual=False))  # fmt: skip
+    runner = await web.run()
+    try:
+        async with client("127.0.0.1") as s:
+            async with s.get(f"http://127.0.0.1:{port}/login") as r:
+                page = await r.text()
+            assert '<html lang="pl" dir="ltr">' in page and "Hasło rodzica" in page
+            assert await login(s, f"http://127.0.0.1:{port}", "nope") == (401, "")
+            async with s.post(f"http://127.0.0.1:{port}/login", data={"password": "x"}) as r:
+                assert "Błędne hasło." in await r.text()
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_login_page_in_arabic_is_right_to_left_in_reading_order(tmp_path: Path) -> None:
+    from vaccine.dashboard.i18n import Labels
+
+    password_file = tmp_path / "dashboard.password"
+    set_password(password_file, PASSWORD)
+    port = free_port()
+    web = WebDashboard("true", host="127.0.0.1", port=port, password_file=password_file,
+                       is_childs=lambda peer: False, labels=Labels("ar", visual=False))  # fmt: skip
+    runner = await web.run()
+    try:
+        async with client("127.0.0.1") as s, s.get(f"http://127.0.0.1:{port}/login") as r:
+            page = await r.text()
+        assert '<html lang="ar" dir="rtl">' in page
+        assert "كلمة مرور الوالدين" in page  # as written, not turned round for a terminal
+    finally:
+        await runner.cleanup()
