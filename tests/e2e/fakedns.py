@@ -5,8 +5,9 @@ The zone: every name under `.test`, the engines' names and their safe hosts get 
 (`ADDRESSES`, or 10.9.0.1 by default) and an AAAA; `ech.test` and `svcb.test` also have an
 HTTPS / SVCB record carrying alpn and an ECH configuration; anything else is NXDOMAIN.
 
-Run in-process (`FakeResolver().start()`) or as `python fakedns.py HOST PORT` in a network
-namespace, where it prints `asked NAME TYPE` per query and `ready` once it listens.
+Run in-process (`FakeResolver().start()`) or as `python fakedns.py HOST PORT [ADDRESS]` in a
+network namespace (ADDRESS: the answer for names not in `ADDRESSES`), where it prints
+`asked NAME TYPE` per query and `ready` once it listens.
 """
 
 from __future__ import annotations
@@ -45,20 +46,20 @@ def ech_record(name: str, rtype: int) -> dns.ResourceRecord:
     return dns.ResourceRecord(name, rtype, 1, 300, https_records.pack(record))
 
 
-def address_of(name: str) -> str | None:
+def address_of(name: str, other: str = "10.9.0.1") -> str | None:
     if name in ADDRESSES:
         return ADDRESSES[name]
     if any(("." + name).endswith(s) for s in ZONE_SUFFIXES):
-        return "10.9.0.1"
+        return other
     return None
 
 
-def reply(query: dns.DNSMessage) -> dns.DNSMessage:
+def reply(query: dns.DNSMessage, other: str = "10.9.0.1") -> dns.DNSMessage:
     q = query.question
     if q is None:
         return query.fail(response_codes.FORMERR)
     name = q.name.lower().rstrip(".")
-    addr = address_of(name)
+    addr = address_of(name, other)
     if addr is None:
         return query.fail(response_codes.NXDOMAIN)
     records: list[dns.ResourceRecord] = []
@@ -75,7 +76,10 @@ def reply(query: dns.DNSMessage) -> dns.DNSMessage:
 
 
 class FakeResolver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, say: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, say: bool = False, other: str = "10.9.0.1"
+    ) -> None:
+        self.other = other
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind((host, port))
         self.address = self.udp.getsockname()
@@ -113,7 +117,7 @@ class FakeResolver:
             except Exception:
                 continue
             self._note(query)
-            self.udp.sendto(reply(query).packed, peer)
+            self.udp.sendto(reply(query, self.other).packed, peer)
 
     def _serve_tcp(self) -> None:
         while True:
@@ -128,7 +132,7 @@ class FakeResolver:
                 except Exception:
                     continue
                 self._note(query)
-                packed = reply(query).packed
+                packed = reply(query, self.other).packed
                 conn.sendall(len(packed).to_bytes(2) + packed)
 
     def close(self) -> None:
@@ -137,6 +141,7 @@ class FakeResolver:
 
 
 if __name__ == "__main__":
-    server = FakeResolver(sys.argv[1], int(sys.argv[2]), say=True).start()
+    other = sys.argv[3] if len(sys.argv) > 3 else "10.9.0.1"
+    server = FakeResolver(sys.argv[1], int(sys.argv[2]), say=True, other=other).start()
     print("ready", flush=True)
     threading.Event().wait()
