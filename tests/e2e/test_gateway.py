@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "docs" / "gateway.sh"
 README = ROOT / "README.md"
 HERE = Path(__file__).parent
+NETNS_ETC = Path("/etc/netns")
 
 
 def readme_recipe() -> str:
@@ -62,7 +63,7 @@ class Lab:
 
 def resolv_conf(ns: Namespace, nameserver: str) -> Path:
     """`ip netns exec` shows /etc/netns/NAME/resolv.conf as the namespace's /etc/resolv.conf."""
-    folder = Path("/etc/netns") / ns.name
+    folder = NETNS_ETC / ns.name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "resolv.conf").write_text(f"nameserver {nameserver}\n")
     return folder
@@ -73,6 +74,7 @@ def lab(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if shutil.which("dig") is None:
         pytest.skip("dig is not installed")
     with gateway_net(8) as net:
+        had_netns = NETNS_ETC.exists()
         made = [resolv_conf(net.child, net.gateway_ip), resolv_conf(net.gateway, net.web_ip)]
         procs: list[ProxyProcess] = []
         try:
@@ -114,6 +116,8 @@ def lab(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 p.stop(signal.SIGTERM)
             for folder in made:
                 shutil.rmtree(folder, ignore_errors=True)
+            if not had_netns and not any(NETNS_ETC.iterdir()):
+                NETNS_ETC.rmdir()
 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.netns]
