@@ -192,3 +192,23 @@ def test_lookups_are_recorded_but_are_never_time_online(lookups: Dns) -> None:
     # and nothing the proxy printed names a site
     out = lookups.proxy.process.output()
     assert not re.search(r"blocked\.test|adult\.test|google|bing|icloud", out), out
+
+
+def test_a_changed_dns_setting_applies_without_a_restart(lookups: Dns) -> None:
+    """Runs last in this module: it changes settings.yaml, and puts it back."""
+    hh, upstream = lookups.household, lookups.upstream.address
+    settings = {"upstream": f"127.0.0.1:{upstream[1]}"}
+    try:
+        mark = lookups.proxy.process.mark()
+        hh.write_settings(dns={**settings, "block_answer": "refuse"})
+        lookups.proxy.wait_reloaded(mark, lambda: lookups.status(KID, "blocked.test") == "REFUSED")
+        mark = lookups.proxy.process.mark()
+        hh.write_settings(dns={**settings, "block_answer": "nxdomain"})
+        lookups.proxy.wait_reloaded(mark, lambda: lookups.status(KID, "blocked.test") == "NXDOMAIN")
+        assert lookups.short(GUEST, "blocked.test") == [OTHER]
+    finally:
+        mark = lookups.proxy.process.mark()
+        hh.write_settings(dns=settings)
+        lookups.proxy.wait_reloaded(
+            mark, lambda: lookups.short(KID, "blocked.test") == ["127.0.0.1"]
+        )
