@@ -92,6 +92,13 @@ class DnsFilter:
             log.exception("error while checking a DNS answer; answering SERVFAIL")
             flow.response = flow.request.fail(response_codes.SERVFAIL)
 
+    def dns_error(self, flow: dns.DNSFlow) -> None:
+        """The safe host could not be resolved: the SERVFAIL that follows must carry the
+        device's own question, or the device would not take it for its answer."""
+        alias = flow.metadata.pop(ALIAS, None)
+        if alias is not None:
+            flow.request.questions = [alias]
+
     def _answer(self, flow: dns.DNSFlow) -> answers.Answer:
         req = flow.request
         q = req.question

@@ -155,12 +155,14 @@ def test_kdig_sees_the_same(lookups: Dns) -> None:
     if shutil.which("kdig") is None:
         pytest.skip("kdig is not installed")
 
-    def kdig(source: str, name: str, rtype: str) -> str:
+    def kdig(source: str, name: str, rtype: str, *opts: str) -> str:
         argv = ["kdig", "-b", source, "-p", str(lookups.port), "@127.0.0.1", name, rtype,
-                "+short", "+timeout=5", "+retry=0"]  # fmt: skip
+                "+short", "+timeout=5", "+retry=0", *opts]  # fmt: skip
         return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
 
     assert kdig(KID, "www.blocked.test", "A").split() == ["127.0.0.1"]
+    assert kdig(KID, "www.blocked.test", "A", "+tcp").split() == ["127.0.0.1"]
+    assert kdig(GUEST, "ok.test", "A", "+tcp").split() == [OTHER]
     assert kdig(GUEST, "www.blocked.test", "A").split() == [OTHER]
     https = kdig(KID, "ech.test", "HTTPS")
     assert "alpn" in https and "ech" not in https, https

@@ -128,7 +128,9 @@ def test_the_childs_lookups_are_filtered_whichever_server_it_asks(lab: Lab) -> N
     assert lab.dig("blocked.test") == [gw]  # the gateway, whose block page the child gets
     assert lab.dig("www.adult.test") == [gw]
     assert lab.dig("@8.8.8.8", "blocked.test") == [gw]  # a resolver of its own: redirected
+    assert lab.dig("+tcp", "@8.8.8.8", "blocked.test") == [gw]  # over TCP too
     assert lab.dig("allowed.test") == [web]
+    assert lab.dig("+tcp", "allowed.test") == [web]
     assert lab.dig("@8.8.8.8", "allowed.test") == [web]
     assert lab.dig("www.google.com") == ["forcesafesearch.google.com.",
                                          ADDRESSES["forcesafesearch.google.com"]]  # fmt: skip

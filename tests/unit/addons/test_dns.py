@@ -108,6 +108,17 @@ async def test_safe_search_is_an_alias_of_the_safe_host(
     assert [r.action for r in journal.records] == ["rewritten"]
 
 
+async def test_a_safe_host_that_cannot_be_resolved_fails_with_the_devices_question(
+    tctx: taddons.context, addon: DnsFilter
+) -> None:
+    f = lookup("www.bing.com")
+    await hook([addon], "dns_request", f)
+    assert f.request.question is not None and f.request.question.name == "strict.bing.com"
+    await hook([addon], "dns_error", f)
+    servfail = f.request.fail(response_codes.SERVFAIL)  # what mitmproxy then sends
+    assert [q.name for q in servfail.questions] == ["www.bing.com"]
+
+
 async def test_ech_is_removed_from_https_and_svcb_answers(
     tctx: taddons.context, addon: DnsFilter
 ) -> None:
