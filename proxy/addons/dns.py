@@ -1,5 +1,6 @@
-"""DNS mode (`--mode dns@53`), carried out: each lookup is decided for the device's profile
-(`Shared.decide`, stage `dns`), turned into an answer by the pure proxy.dns, and answered.
+"""DNS mode (`--mode dns@53`) and a WireGuard device's lookups, carried out: each lookup is
+decided for the device's profile (`Shared.decide`, stage `dns`), turned into an answer by the
+pure proxy.dns, and answered.
 
 - `dns_request`: canaries and blocked names are answered here; an engine's name under safe
   search has its question turned into the safe host's (restored in `dns_response`); what is
@@ -40,6 +41,8 @@ log = logging.getLogger("vaccine")
 #: flow.metadata key: the question a safe-search alias replaced
 ALIAS = "vaccine_dns_alias"
 UPSTREAM_TIMEOUT = 4.0
+#: the resolver a WireGuard client configuration from mitmproxy names
+WG_DNS = ("10.0.0.53", 53)
 
 
 class DnsFilter:
@@ -48,9 +51,7 @@ class DnsFilter:
         self.journal = journal
 
     async def dns_request(self, flow: dns.DNSFlow) -> None:
-        if flow.response or flow.error or not flow.live:
-            return
-        if not isinstance(flow.client_conn.proxy_mode, mode_specs.DnsMode):
+        if flow.response or flow.error or not flow.live or not filtered(flow):
             return
         req = flow.request
         try:
@@ -75,7 +76,7 @@ class DnsFilter:
 
     def dns_response(self, flow: dns.DNSFlow) -> None:
         resp = flow.response
-        if resp is None or not isinstance(flow.client_conn.proxy_mode, mode_specs.DnsMode):
+        if resp is None or not filtered(flow):
             return
         alias = flow.metadata.pop(ALIAS, None)
         try:
@@ -130,9 +131,19 @@ class DnsFilter:
             self.journal.submit(record)
 
 
+def filtered(flow: dns.DNSFlow) -> bool:
+    """The lookups this addon answers: DNS mode's, and every lookup a WireGuard device sends
+    through the tunnel, to the tunnel's own resolver (10.0.0.53, which mitmproxy resolves)
+    or to one of the device's choosing (otherwise relayed there unfiltered)."""
+    return isinstance(flow.client_conn.proxy_mode, mode_specs.DnsMode | mode_specs.WireGuardMode)
+
+
 def _local_address(client: connection.Client) -> str | None:
     """The address the lookup was sent to; for a listener on every address (which reports
-    0.0.0.0), this machine's address on the way back to the device."""
+    0.0.0.0), this machine's address on the way back to the device. In a WireGuard tunnel,
+    the tunnel's resolver: every TCP connection in the tunnel reaches the proxy anyway."""
+    if isinstance(client.proxy_mode, mode_specs.WireGuardMode):
+        return WG_DNS[0]
     local = client.sockname[0] if client.sockname else None
     if local in (None, "0.0.0.0", "::") and client.peername:
         return route_source(client.peername[0])

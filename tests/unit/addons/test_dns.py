@@ -135,6 +135,21 @@ async def test_ech_is_removed_from_https_and_svcb_answers(
             assert [https_records.unpack(r.data).params for r in section] == [{1: b"\x02h2"}]
 
 
+@pytest.mark.parametrize("server", [("10.0.0.53", 53), ("8.8.8.8", 53)])
+async def test_a_wireguard_devices_lookups_are_filtered_too(
+    tctx: taddons.context, addon: DnsFilter, server: tuple[str, int]
+) -> None:
+    """Through the tunnel, to its own resolver or any other: the tunnel's resolver address
+    answers a blocked name (every TCP connection in the tunnel reaches the proxy)."""
+    f = lookup("www.adultsite.com", mode="wireguard@51820")  # blocked for the mode's profile
+    f.server_conn.address = server
+    resp = await ask(addon, f)
+    assert resp is not None and [str(a.ipv4_address) for a in resp.answers] == ["10.0.0.53"]
+    canary = lookup("mask.icloud.com", mode="wireguard@51820")
+    resp = await ask(addon, canary)
+    assert resp is not None and resp.response_code == response_codes.NXDOMAIN
+
+
 async def test_other_modes_are_left_alone(tctx: taddons.context, addon: DnsFilter) -> None:
     f = lookup("www.tiktok.com", mode="regular@8080")
     await hook([addon], "dns_request", f)
