@@ -5,8 +5,9 @@ upstream of the tests (tests/e2e/fakedns.py) asked directly in the same run as t
 
 Three kinds of lookup: a blocked name (answered by the proxy itself), an allowed one
 (decided, then sent upstream) and a safe-search alias (decided, the safe host asked upstream,
-the CNAME added). Each client sends one query, waits for its answer, sends the next, from
-127.0.0.2 (a profile with blocks and safe search). Nothing leaves the machine.
+the CNAME added); and, as the floor, mitmdump answering every lookup itself. Each client
+sends one query, waits for its answer, sends the next, from 127.0.0.2 (a profile with blocks
+and safe search). Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -93,6 +94,31 @@ def rate(port: int, name: str, seconds: float, clients: int) -> tuple[float, int
     return counts[0] / seconds, counts[1]
 
 
+FLOOR = """from mitmproxy import dns
+def dns_request(flow: dns.DNSFlow) -> None:
+    flow.response = flow.request.succeed([])
+"""
+
+
+def mitmproxy_floor(tmp: Path, seconds: float, clients: int) -> tuple[float, int]:
+    """mitmdump in DNS mode answering every lookup itself at once: what mitmproxy costs."""
+    script = tmp / "floor.py"
+    script.write_text(FLOOR)
+    port = free_port()
+    mitmdump = Path(sys.executable).parent / "mitmdump"
+    argv = [str(mitmdump), "-q", "--mode", f"dns@127.0.0.1:{port}", "-s", str(script),
+            "--set", f"confdir={tmp / 'conf'}"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while rate(port, "ready.test", 0.2, 1)[0] == 0 and time.monotonic() < deadline:
+            pass  # polls with a real lookup until it answers
+        return rate(port, "x.test", seconds, clients)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -125,6 +151,8 @@ def main() -> None:
             for label, p, name in rows:
                 per_s, lost = rate(p, name, args.seconds, args.clients)
                 print(f"{label:<44} {per_s:>10,.0f} {lost:>9}")
+            per_s, lost = mitmproxy_floor(tmp, args.seconds, args.clients)
+            print(f"{'mitmproxy alone, answering every lookup':<44} {per_s:>10,.0f} {lost:>9}")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
