@@ -33,8 +33,9 @@ Action = Literal["allow", "block"]
 
 #: When the decision is asked: a CONNECT (the tunnel's target), a TLS ClientHello (the SNI and
 #: the address), a connection whose first bytes are neither TLS nor HTTP (`tunnel`: SSH, a
-#: VPN, random bytes), or an HTTP request (plain, or inside a decrypted connection).
-Stage = Literal["connect", "handshake", "tunnel", "request"]
+#: VPN, random bytes), an HTTP request (plain, or inside a decrypted connection), or a DNS
+#: lookup of the name (`dns`, proxy.dns turns the verdict into an answer).
+Stage = Literal["connect", "handshake", "tunnel", "request", "dns"]
 
 #: What the proxy does, per stage:
 #: - connect: `refuse` (403, the tunnel never opens) or `tunnel` (open it; the handshake or
@@ -45,7 +46,9 @@ Stage = Literal["connect", "handshake", "tunnel", "request"]
 #:   `tunnels: allow`;
 #: - request: `page` (the proxy answers 403 with `Decision.page`), `ask` (the block page's
 #:   "Ask a parent" form, answered by the proxy), `rewrite` (safe search forced), `forward`
-#:   (sent as it came) or `onboarding` (mitmproxy's set-up app answers).
+#:   (sent as it came) or `onboarding` (mitmproxy's set-up app answers);
+#: - dns: `refuse` (a blocked name: proxy.dns says how it is answered), `rewrite` (answered
+#:   with the engine's safe host) or `forward` (resolved upstream as asked).
 Treatment = Literal[
     "refuse", "tunnel", "intercept", "pass_through", "page", "ask", "rewrite", "forward",
     "onboarding",
@@ -191,6 +194,8 @@ def treat(
             treatment = "intercept" if can_intercept and d.rule != "bad_host" else "refuse"
         else:
             treatment = "intercept" if d.inspect and can_intercept else "pass_through"
+    elif stage == "dns":
+        treatment = "refuse" if d.blocked else "rewrite" if d.rule == "safe_search" else "forward"
     elif stage == "tunnel":
         # What the proxy cannot look into never reaches a blocked host, and by default
         # nothing at all: a child's every connection stays decidable.
@@ -217,7 +222,8 @@ def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Deci
     handshake naming it beside another host (CONNECT mitm.it, SNI of a blocked site) and any
     other spelling of it in a request (`MITM.IT.`, which mitmproxy's app would not answer and
     would reach the network) are decided like any host."""
-    if not onboarding_host or stage == "tunnel":  # the set-up page is web, never a tunnel
+    # The set-up page is web, never a tunnel; its name in DNS is proxy.dns's business.
+    if not onboarding_host or stage in ("tunnel", "dns"):
         return None
     if stage == "request":
         if facts.app_host != onboarding_host:

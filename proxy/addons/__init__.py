@@ -4,14 +4,16 @@ anything is decided, the decision before the ask form and the log read its verdi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
 from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.dns import DnsFilter
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.record import DecisionLog, Journal
 from vaccine.proxy.addons.reload import Reloader
@@ -39,6 +41,7 @@ def default_addons(
         AskParent(shared, AskDesk(db_path) if db_path is not None else None),
         DecisionLog(shared, journal),
         CertificateTrouble(shared, journal),
+        DnsFilter(shared, journal),
         SlowClients(),
     ]
     if db_path is not None:
@@ -47,3 +50,15 @@ def default_addons(
         Reloader(shared, household.policies_dir, lists_dir, watch_interval, journal=journal)
     )
     return addons
+
+
+def install(addons: Any, ours: Sequence[object]) -> None:
+    """Add `ours` to a master's addon manager, after mitmproxy's own addons, except the DNS
+    filter: it goes just before mitmproxy's resolver, so a blocked name is answered (and
+    never looked up) before that resolver would resolve it."""
+    addons.add(*ours)
+    resolver = addons.get("dnsresolver")
+    for addon in ours:
+        if isinstance(addon, DnsFilter) and resolver in addons.chain:
+            addons.chain.remove(addon)
+            addons.chain.insert(addons.chain.index(resolver), addon)

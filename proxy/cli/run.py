@@ -33,7 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="mitmproxy mode, repeatable: regular@8080, transparent@8080, "
-        "wireguard:FILE@51820, upstream:URL",
+        "wireguard:FILE@51820, upstream:URL, dns@53",
     )
     parser.add_argument(
         "--set",
@@ -169,7 +169,7 @@ async def _serve(
     from mitmproxy import exceptions, options
     from mitmproxy.tools.dump import DumpMaster
 
-    from vaccine.proxy.addons import default_addons
+    from vaccine.proxy.addons import default_addons, install
     from vaccine.proxy.addons.fetcher import ListFetcher
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
@@ -218,7 +218,7 @@ async def _serve(
         lists_dir=args.lists,
         watch_interval=args.watch_interval,
     )
-    master.addons.add(*addons)
+    install(master.addons, addons)
     reloader = next(a for a in addons if isinstance(a, Reloader))
     # The lists fetch and refresh themselves (after the reloader: it swaps them in).
     master.addons.add(ListFetcher(reloader.shared, reloader, args.lists))

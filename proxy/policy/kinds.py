@@ -215,6 +215,33 @@ def _address(key: Key, v: Any) -> model.Network:
     raise Invalid(f"{show(v)} is not an IP address or network (like 192.168.1.23 or 10.0.5.0/24)")
 
 
+def _ip(key: Key, v: Any) -> str:
+    try:
+        if isinstance(v, str):
+            return str(ipaddress.ip_address(v.strip().strip("[]")))
+    except ValueError:
+        pass
+    raise Invalid(f"{show(v)} is not an IP address (like 192.168.1.10)")
+
+
+def _resolver(key: Key, v: Any) -> str:
+    """An IP address with an optional port (53 when none), as `ADDRESS:PORT`."""
+    s = v.strip() if isinstance(v, str) else ""
+    if v == "":
+        return ""  # the system's resolver
+    with_port = s.count(":") == 1 or (s.startswith("[") and not s.endswith("]"))
+    parsed = parse_host_port(s) if with_port else (s, 53)
+    try:
+        if parsed is None or parsed[1] == 0:
+            raise ValueError(s)
+        ip, port = ipaddress.ip_address(parsed[0].strip("[]")), parsed[1]
+    except ValueError:
+        raise Invalid(
+            f'{show(v)} is not an IP address with an optional port ("127.0.0.1:5353")'
+        ) from None
+    return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+
+
 def _language(key: Key, v: Any) -> str:
     w = _word(v)
     if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", w):
@@ -247,4 +274,6 @@ KINDS: dict[str, Kind] = {
     "user": Kind("login name", "login names", _user),
     "address": Kind("IP address or CIDR network", "IP addresses or networks", _address),
     "language": Kind("language code", "language codes", _language),
+    "ip": Kind("IP address", "IP addresses", _ip),
+    "resolver": Kind('"ADDRESS[:PORT]"', '"ADDRESS[:PORT]"s', _resolver),
 }

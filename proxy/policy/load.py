@@ -138,6 +138,7 @@ def _settings(directory: Path, problems: list[Problem]) -> tuple[model.Settings,
         never_decrypt=frozenset(v["never_decrypt"]) - model.BYPASS_CATEGORIES,
         fetch_on_start=_valid(lists.get("fetch_on_start")) is not False,
         refresh_minutes=_or_default(lists.get("refresh"), model.Settings.refresh_minutes),
+        dns=_dns_settings(v["dns"]),
     )
     return settings, origin
 
@@ -146,6 +147,18 @@ def _help_lines(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {k: line for k, line in value.items() if isinstance(line, str) and line}
+
+
+def _dns_settings(v: dict[str, Any]) -> model.DnsSettings:
+    upstream = None
+    if _valid(v["upstream"]):
+        host, port = split_listen(v["upstream"])
+        upstream = (host, port)
+    return model.DnsSettings(
+        upstream=upstream,
+        block_answer=_valid(v["block_answer"]) or "proxy",
+        proxy_addresses=tuple(a for a in v["proxy_addresses"] if _valid(a)),
+    )
 
 
 # --- one file, then its extends chain -----------------------------------------------------

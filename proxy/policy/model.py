@@ -100,6 +100,17 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class DnsSettings:
+    """`settings.yaml`'s `dns:`: how lookups are answered in DNS mode."""
+
+    #: (address, port) allowed lookups are sent to; None: the system's resolver
+    upstream: tuple[str, int] | None = None
+    block_answer: Literal["proxy", "refuse", "nxdomain"] = "proxy"
+    #: the proxy's own addresses as devices reach it; empty: where each lookup was sent
+    proxy_addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """`settings.yaml`; paths are already resolved against the household directory."""
 
@@ -118,6 +129,7 @@ class Settings:
     #: language code → the help line shown with pages in that language
     help_lines: Mapping[str, str] = field(default_factory=dict)
     never_decrypt: frozenset[str] = frozenset({"banking", "health"})
+    dns: DnsSettings = field(default_factory=DnsSettings)
     #: `lists:` — fetch the sources at start when only the starter lists are there
     fetch_on_start: bool = True
     #: `lists.refresh` in minutes; 0: never (only `vaccine lists update`)

@@ -110,6 +110,16 @@ SETTINGS = Key(
             Key("refresh", "refresh", "how often the running proxy updates the lists",
                 default="daily", example="12h"),
         )),
+        Key("dns", "map", "how lookups are answered in DNS mode (`--mode dns@53`)", keys=(
+            Key("upstream", "resolver", "the resolver allowed lookups are sent to; empty means "
+                "the system's resolver", default="", example='"127.0.0.1:5353"'),
+            Key("block_answer", "choice", "how a blocked name is answered: the proxy's address "
+                "(a browser then gets the block page), REFUSED or NXDOMAIN",
+                default="proxy", example="refuse", choices=("proxy", "refuse", "nxdomain")),
+            Key("proxy_addresses", "list", "the proxy's addresses as the devices reach it, "
+                "for `block_answer: proxy`; empty means the address each lookup was sent to",
+                default=[], example="[192.168.1.10]", item=Key("address", "ip", "")),
+        )),
     ),
 )  # fmt: skip
 

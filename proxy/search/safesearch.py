@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from vaccine.proxy.search.engines import Engine, canonical_path, is_search_path
+from vaccine.proxy.hosts import registrable_domain
+from vaccine.proxy.search.engines import Engine, canonical_path, engine_of, is_search_path
 
 if TYPE_CHECKING:
     from mitmproxy import http
@@ -170,3 +171,42 @@ def _cookies_from(headers: Mapping[str, str]) -> dict[str, str]:
             if eq and k:
                 jar.setdefault(k, v)
     return jar
+
+
+# --- the same, at the network's DNS ------------------------------------------------------
+
+#: The names each engine documents for networks that force safe search by DNS: a lookup of
+#: one of these is answered as an alias (CNAME) of the engine's safe host, whose own addresses
+#: serve only filtered results whatever the page asks. Google: support.google.com/websearch/
+#: answer/186669 (www.google.<every country domain>); Bing: help.bing.microsoft.com "Block
+#: adult content with SafeSearch" (www.bing.com); DuckDuckGo: duck.co/help "Safe search"
+#: (duckduckgo.com, www.duckduckgo.com); YouTube: support.google.com/a/answer/6214622 (the
+#: strict of its two hosts). The bare google.com and bing.com only redirect to their www name,
+#: and are aliased too, so no first request escapes. Yahoo documents no such host.
+SAFE_HOSTS: Mapping[Engine, str] = MappingProxyType({
+    "google": "forcesafesearch.google.com",
+    "bing": "strict.bing.com",
+    "duckduckgo": "safe.duckduckgo.com",
+    "youtube": "restrict.youtube.com",
+})  # fmt: skip
+_YOUTUBE_DNS = frozenset({
+    "www.youtube.com", "m.youtube.com", "youtubei.googleapis.com", "youtube.googleapis.com",
+    "www.youtube-nocookie.com",
+})  # fmt: skip
+_NAMES: Mapping[Engine, frozenset[str]] = MappingProxyType({
+    "bing": frozenset({"bing.com", "www.bing.com"}),
+    "duckduckgo": frozenset({"duckduckgo.com", "www.duckduckgo.com"}),
+    "youtube": _YOUTUBE_DNS,
+})  # fmt: skip
+
+
+def safe_dns_host(host: str) -> str | None:
+    """The safe host a DNS lookup of `host` (normalised) is answered with under
+    `safe_search: strict`, or None when it is not a name its engine has networks alias."""
+    engine = engine_of(host)
+    if engine is None or engine not in SAFE_HOSTS:
+        return None
+    if engine == "google":  # google.<suffix> or www.google.<suffix>, for every country
+        domain = registrable_domain(host)
+        return SAFE_HOSTS[engine] if host in (domain, f"www.{domain}") else None
+    return SAFE_HOSTS[engine] if host in _NAMES[engine] else None

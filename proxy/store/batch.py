@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-from vaccine.proxy.store.records import Record
+from vaccine.proxy.store.records import DNS_RULE, Record
 
 _UPSERT = (
     "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -51,7 +51,8 @@ class Batch:
         else:
             rows[key] = k * rec[7]
         self.records += k
-        if rec[4] != "blocked":  # a blocked attempt is not time spent on anything
+        # A blocked attempt is not time spent on anything, and neither is a DNS lookup.
+        if rec[4] != "blocked" and not rec[5].startswith(DNS_RULE):
             minute, profile = rec[0], rec[1]
             acts = self.activity
             acts.add((minute, profile, "online", ""))

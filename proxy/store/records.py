@@ -30,6 +30,10 @@ log = logging.getLogger("vaccine.store")
 Outcome = Literal["allowed", "blocked", "rewritten", "passed-through"]
 OUTCOMES: frozenset[str] = frozenset({"allowed", "blocked", "rewritten", "passed-through"})
 
+#: The rule codes of DNS lookups begin with this (`dns.block.categories`): counted as
+#: decisions, never as time online (a lookup is not time spent on anything).
+DNS_RULE = "dns."
+
 _CATEGORY_SET = frozenset(CATEGORIES)
 _RANK = {c: i for i, c in enumerate(CATEGORIES)}
 

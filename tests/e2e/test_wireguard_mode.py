@@ -95,6 +95,7 @@ def tunnel(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tunne
             child.run("ip", "link", "set", IFACE, "up")
             # Only "the internet" goes through the tunnel; the endpoint stays on the LAN.
             child.run("ip", "route", "add", f"{net.web_ip}/32", "dev", IFACE)
+            child.run("ip", "route", "add", "10.0.0.53/32", "dev", IFACE)  # the tunnel's DNS
             try:
                 yield Tunnel(net, origin)
             finally:
@@ -122,3 +123,23 @@ def test_through_the_tunnel_allowed_works_blocked_never_arrives(tunnel: Tunnel) 
     assert t.curl(*resolve, "http://allowed.test/")[1] == "200"
     leaked = [line for line in t.seen()[before:] if re.search(r"blocked|^tcp|^udp", line)]
     assert leaked == [], f"reached the internet: {leaked}"
+
+
+def test_lookups_through_the_tunnel_are_filtered(tunnel: Tunnel) -> None:
+    """The tunnel's own resolver, or one the device chose: the profile decides either way."""
+    if shutil.which("dig") is None:
+        pytest.skip("dig is not installed")
+    t, web = tunnel, tunnel.net.web_ip
+
+    def dig(server: str, name: str) -> list[str]:
+        done = t.net.child.run("dig", "+short", "+time=5", "+tries=1", f"@{server}", name,
+                               check=False)  # fmt: skip
+        return done.stdout.split()
+
+    before = len(t.seen())
+    assert dig("10.0.0.53", "blocked.test") == ["10.0.0.53"]
+    assert dig(web, "www.blocked.test") == ["10.0.0.53"]
+    assert dig("10.0.0.53", "mask.icloud.com") == [] and dig(web, "mask.icloud.com") == []
+    # a browser that took the answer reaches the proxy, which shows the block page
+    assert t.curl("--resolve", "blocked.test:80:10.0.0.53", "http://blocked.test/")[1] == "403"
+    assert [line for line in t.seen()[before:] if re.search(r"blocked|^udp", line)] == []

@@ -351,3 +351,21 @@ def test_an_always_approval_agrees_with_the_file_it_bridges_for() -> None:
         before = run("games.example", p, now=now, usage=bridged)
         after = run("games.example", reloaded, now=now)
         assert before.action == after.action, now
+
+
+@pytest.mark.parametrize(
+    ("host", "kw", "treatment", "rule"),
+    [
+        ("adultsite.com", {}, "refuse", "block.categories"),
+        ("tiktok.com", {"block": ["tiktok.com"]}, "refuse", "block.domains"),
+        ("www.google.com", {"safe_search": True}, "rewrite", "safe_search"),
+        ("www.google.com", {}, "forward", "default"),
+        ("example.com", {}, "forward", "default"),
+        ("mitm.it", {}, "forward", "default"),  # the set-up page's name: proxy.dns answers it
+    ],
+)
+def test_a_dns_lookup_is_refused_rewritten_or_forwarded(
+    host: str, kw: dict[str, object], treatment: str, rule: str
+) -> None:
+    d = decide(Facts((host,), stage="dns"), profile(**kw), LISTS, NOON, onboarding_host="mitm.it")
+    assert (d.treatment, d.rule, d.page) == (treatment, rule, None)

@@ -9,6 +9,7 @@ from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
 from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.dns import DnsFilter
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.record import DecisionLog
 from vaccine.proxy.addons.reload import Reloader
@@ -22,8 +23,8 @@ def test_order_and_shared_state(household: Household, journal: FakeJournal, tmp_
     addons = default_addons(household, journal=journal, db_path=tmp_path / "v.db")
     kinds = [type(a) for a in addons]
     assert kinds == [
-        ProxyLogin, PolicyDecision, AskParent, DecisionLog, CertificateTrouble, SlowClients,
-        Approvals, Reloader,
+        ProxyLogin, PolicyDecision, AskParent, DecisionLog, CertificateTrouble, DnsFilter,
+        SlowClients, Approvals, Reloader,
     ]  # fmt: skip
     assert len({id(a.shared) for a in addons if hasattr(a, "shared")}) == 1  # type: ignore[attr-defined]
 

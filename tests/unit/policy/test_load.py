@@ -157,6 +157,21 @@ def test_without_settings_yaml_every_setting_is_its_default(write: Write) -> Non
     )
 
 
+@pytest.mark.parametrize(
+    ("dns", "expected"),
+    [
+        ("", model.DnsSettings()),
+        ("dns:\n  upstream: 127.0.0.1:5353\n", model.DnsSettings(upstream=("127.0.0.1", 5353))),
+        ("dns:\n  upstream: 192.168.1.1\n", model.DnsSettings(upstream=("192.168.1.1", 53))),
+        ('dns:\n  upstream: "[::1]:5353"\n', model.DnsSettings(upstream=("::1", 5353))),
+        ("dns:\n  block_answer: refuse\n  proxy_addresses: [10.0.0.1, 'fd00::1']\n",
+         model.DnsSettings(block_answer="refuse", proxy_addresses=("10.0.0.1", "fd00::1"))),
+    ],
+)  # fmt: skip
+def test_dns_settings(write: Write, dns: str, expected: model.DnsSettings) -> None:
+    assert load_policies(write(settings=dns or None)).settings.dns == expected
+
+
 def test_paths_in_settings_are_relative_to_the_folder_holding_policies(write: Write) -> None:
     directory = write(
         settings="""\
@@ -357,6 +372,17 @@ def test_each_mistake_is_one_problem_on_its_line(write: Write, text: str, expect
          "policies/settings.yaml:1: unknown_devices: there is no profile 'guests' for devices "
          "no profile claims; create policies/guests.yaml or name another profile; "
          "did you mean 'guest'?"),
+        ("dns:\n  upstream: dns.google\n",
+         'policies/settings.yaml:2: dns.upstream: "dns.google" is not an IP address with an '
+         'optional port ("127.0.0.1:5353")'),
+        ("dns:\n  block_answer: blockpage\n",
+         'policies/settings.yaml:2: dns.block_answer: "blockpage" is not one of: proxy, refuse, '
+         "nxdomain"),
+        ("dns:\n  proxy_addresses: [192.168.1.300]\n",
+         'policies/settings.yaml:2: dns.proxy_addresses: "192.168.1.300" is not an IP address '
+         "(like 192.168.1.10)"),
+        ("dns:\n  upstrem: 127.0.0.1\n",
+         "policies/settings.yaml:2: dns: unknown key 'upstrem'; did you mean 'upstream'?"),
     ],
 )  # fmt: skip
 def test_settings_mistakes(write: Write, settings: str, expected: str) -> None:

@@ -8,6 +8,7 @@ from vaccine.proxy.search.safesearch import (
     NO_REWRITE,
     Rewrite,
     apply_rewrite,
+    safe_dns_host,
     safe_search_rewrite,
     set_field,
 )
@@ -135,3 +136,38 @@ def test_set_field_is_idempotent_and_exclusive(cookie: str, key: str, value: str
     keys = [f.split("=", 1)[0].strip().lower() for f in once.split("&")]
     assert keys.count(key.lower()) == 1
     assert f"{key}={value}" in once.split("&")
+
+
+@pytest.mark.parametrize(
+    ("host", "safe"),
+    [
+        ("www.google.com", "forcesafesearch.google.com"),
+        ("google.com", "forcesafesearch.google.com"),
+        ("www.google.co.uk", "forcesafesearch.google.com"),
+        ("www.google.com.vn", "forcesafesearch.google.com"),
+        ("google.pl", "forcesafesearch.google.com"),
+        ("www.bing.com", "strict.bing.com"),
+        ("bing.com", "strict.bing.com"),
+        ("duckduckgo.com", "safe.duckduckgo.com"),
+        ("www.duckduckgo.com", "safe.duckduckgo.com"),
+        ("www.youtube.com", "restrict.youtube.com"),
+        ("m.youtube.com", "restrict.youtube.com"),
+        ("youtubei.googleapis.com", "restrict.youtube.com"),
+        ("www.youtube-nocookie.com", "restrict.youtube.com"),
+        # other names of an engine, the safe hosts themselves, look-alikes, Yahoo
+        ("mail.google.com", None),
+        ("images.google.com", None),
+        ("forcesafesearch.google.com", None),
+        ("strict.bing.com", None),
+        ("restrict.youtube.com", None),
+        ("music.youtube.com", None),
+        ("google.evil.com", None),
+        ("www.google.blogspot.com", None),
+        ("search.yahoo.com", None),
+        ("example.com", None),
+    ],
+)
+def test_the_safe_host_each_engine_name_is_answered_with_in_dns(
+    host: str, safe: str | None
+) -> None:
+    assert safe_dns_host(host) == safe

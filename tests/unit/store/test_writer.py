@@ -131,6 +131,27 @@ def test_active_minutes_count_once_per_minute_and_never_for_blocked(make, tmp_pa
     assert w.minutes_today("emma") == {}  # a new day, before the writer has looked again
 
 
+def test_dns_lookups_are_counted_but_never_time_online(make, tmp_path: Path) -> None:
+    """A lookup is not time spent: it is in the decisions, never in the active minutes."""
+    today = {"now": datetime(2026, 3, 8, 21, 0)}
+    w = make(clock=lambda: today["now"])
+    w.start()
+    for rule, action in (("dns.default", "allowed"), ("dns.safe_search", "rewritten")):
+        w.submit(Record("2026-03-08 20:00", "emma", "youtube.com", "video", action, rule))
+    w.submit(Record("2026-03-08 20:05", "emma", "youtube.com", "video", "allowed", "default"))
+    assert w.flush()
+    with Database(tmp_path / "log.db") as db:
+        minutes = db.execute("SELECT kind, name, minutes FROM daily_activity").fetchall()
+        rules = db.execute("SELECT rule, sum(count) FROM decisions GROUP BY rule").fetchall()
+    assert sorted(minutes) == [
+        ("category", "video", 1),
+        ("online", "", 1),
+        ("site", "youtube.com", 1),
+    ]
+    assert sorted(rules) == [("default", 1), ("dns.default", 1), ("dns.safe_search", 1)]
+    assert w.minutes_today("emma") == {"video": 1}
+
+
 def test_a_locked_database_never_blocks_submit(make, lock, tmp_path: Path, caplog) -> None:
     w = make()
     w.start()
