@@ -15,6 +15,7 @@ from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
 from vaccine.proxy.addons.dns import DnsFilter
 from vaccine.proxy.addons.login import ProxyLogin
+from vaccine.proxy.addons.newdevices import NewDevices
 from vaccine.proxy.addons.record import DecisionLog, Journal
 from vaccine.proxy.addons.reload import Reloader
 from vaccine.proxy.addons.shared import Shared
@@ -31,9 +32,11 @@ def default_addons(
     clock: Callable[[], datetime] = datetime.now,
     lists_dir: Path | None = None,
     watch_interval: float = 1.0,
+    seen_path: Path | None = None,
 ) -> list[object]:
     """Every addon of `vaccine run`, sharing one `Shared`. Without `db_path` there is no ask
-    form and no approvals; with `watch_interval` 0 files are reloaded only on SIGHUP."""
+    form and no approvals; without `seen_path` no new-devices list; with `watch_interval` 0
+    files are reloaded only on SIGHUP."""
     shared = Shared(household, clock, journal.minutes_today if journal is not None else None)
     addons: list[object] = [
         ProxyLogin(shared),
@@ -46,6 +49,8 @@ def default_addons(
     ]
     if db_path is not None:
         addons.append(Approvals(shared, db_path))
+    if seen_path is not None:
+        addons.append(NewDevices(shared, seen_path))
     addons.append(
         Reloader(shared, household.policies_dir, lists_dir, watch_interval, journal=journal)
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mitmproxy import connection, ctx
+from mitmproxy.proxy import mode_specs
 
 from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage
 from vaccine.proxy.household import Household
@@ -55,6 +56,8 @@ class Shared:
         #: active minutes per category today for a profile (the decision log's snapshot)
         self.minutes_today = minutes_today
         self.conns: dict[str, ConnState] = {}
+        #: told the source address of a connection no profile recognises (addons.newdevices)
+        self.on_unknown: Callable[[str], None] | None = None
 
     def conn(self, client: connection.Client) -> ConnState:
         return self.conns.setdefault(client.id, ConnState())
@@ -69,6 +72,13 @@ class Shared:
             listen_port=mode.listen_port(ctx.options.listen_port),
             mode_spec=mode.full_spec,
         )
+        # WireGuard peers all have mitmproxy's made-up 10.0.0.1: not a device on the network.
+        if (
+            identity.how == "unknown_devices"
+            and self.on_unknown is not None
+            and not isinstance(mode, mode_specs.WireGuardMode)
+        ):
+            self.on_unknown(client.peername[0] if client.peername else "")
         return h.policies.profiles[identity.profile_id]
 
     def usage(self, profile: Profile) -> Usage:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "summaries of the decision log per profile, as text or JSON"),
     "dashboard": ("dashboard", "the parents' dashboard over the decision log (Textual)"),
     "requests": ("requests", "the ask-a-parent queue: list, approve or deny requests"),
+    "devices": ("devices", "onboard devices, see new ones, give them to a profile"),
 }
 
 

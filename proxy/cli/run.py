@@ -121,6 +121,10 @@ def main(args: argparse.Namespace) -> int:
     settings = household.policies.settings
     host, port = parse_listen(args.listen or settings.listen)
     modes = listeners(port, args.mode or list(settings.modes))
+    from vaccine.proxy.devices import with_device_listeners
+
+    # Each WireGuard device (`vaccine devices add --wireguard`) has a listener of its own.
+    modes = with_device_listeners(modes, household.policies)
     confdir = args.confdir or settings.confdir or default_confdir()
     if household.warnings:
         n = plural(len(household.warnings), "warning")
@@ -174,6 +178,7 @@ async def _serve(
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
     from vaccine.proxy.startup import StartupCheck
+    from vaccine.proxy.newdevices import seen_file
     from vaccine.proxy.store import LogWriter
     from vaccine.proxy.store.process import WriterProcess, WriterUnavailable
 
@@ -217,6 +222,7 @@ async def _serve(
         db_path=db,
         lists_dir=args.lists,
         watch_interval=args.watch_interval,
+        seen_path=seen_file(db),
     )
     install(master.addons, addons)
     reloader = next(a for a in addons if isinstance(a, Reloader))

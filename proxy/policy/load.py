@@ -362,7 +362,9 @@ def _device_note(
         return f"user {value}: logins need proxy_auth in settings.yaml; until then it never matches"
     if kind == "user" and logins is not None and value not in logins:
         return f"user {value} has no password in {settings.proxy_auth}"
-    if kind == "mode" and value not in settings.modes:
+    # A WireGuard device rule opens its own listener (`vaccine devices add --wireguard`).
+    wireguard = str(value).lower().startswith("wireguard")
+    if kind == "mode" and value not in settings.modes and not wireguard:
         return f"mode {value} is not in settings.yaml modes; it matches only when run with --mode"
     if kind == "port" and value not in ports:
         return f"port {value} is not a port the proxy listens on (listen, modes)"
