@@ -89,6 +89,17 @@ def write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def hand_over(folder: Path, files: Iterable[Path]) -> None:
+    """Run as root for the service (its state belongs to the `vaccine` user), give the
+    device's files to the owner of the state folder, or the service could not read them."""
+    if os.geteuid() != 0:
+        return
+    owner = folder.parent.stat()
+    for path in (folder, *files):
+        if path.stat().st_uid != owner.st_uid:
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
 def new_key_file(path: Path) -> None:
     """A key file as mitmproxy's WireGuard mode reads it: a server key and the peer's key."""
     import mitmproxy_rs

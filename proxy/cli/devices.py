@@ -130,6 +130,7 @@ def _add(policies: PolicySet, db: Path, args: argparse.Namespace) -> int:
     png = key_file.with_suffix(".png")
     devices.write_private(conf_file, conf.encode())
     devices.write_qr_png(conf, png)
+    devices.hand_over(folder, (key_file, conf_file, png))
     print(devices.qr_terminal(conf), end="")
     print(f"Scan this with the WireGuard app on {name} (Add a tunnel → Scan from QR code).")
     print(f"Added to {profile_file}: - mode: {spec}")

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard", "the parents' dashboard over the decision log (Textual)"),
     "requests": ("requests", "the ask-a-parent queue: list, approve or deny requests"),
     "devices": ("devices", "onboard devices, see new ones, give them to a profile"),
+    "service": ("service", "install the systemd service that starts the proxy at boot"),
 }
 
 
