@@ -53,6 +53,17 @@ def wireguard_modes(policies: PolicySet) -> list[str]:
     return out
 
 
+def device_key_files(policies: PolicySet) -> frozenset[str]:
+    """The key files (absolute) of the WireGuard device rules."""
+    out = set()
+    for spec in wireguard_modes(policies):
+        head, _, _ = split_mode(spec)
+        _, _, data = head.partition(":")
+        if data:
+            out.add(str(Path(data).expanduser().absolute()))
+    return frozenset(out)
+
+
 def with_device_listeners(modes: list[str], policies: PolicySet) -> list[str]:
     """`modes` plus a listener for each WireGuard device rule not already among them."""
     from vaccine.proxy.policy.identify import canonical_mode

@@ -90,11 +90,18 @@ def _why(e: Exception) -> str:
     return e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
 
 
-def write_client_confs(servers: object, confdir: str) -> list[Path]:
-    """Write `<key file>.client.conf` for each running WireGuard server; return the paths."""
+def write_client_confs(
+    servers: object, confdir: str, skip: frozenset[str] = frozenset()
+) -> list[Path]:
+    """Write `<key file>.client.conf` for each running WireGuard server; return the paths.
+
+    `skip`: key files of devices made by `vaccine devices add`, which wrote their
+    configuration (with the endpoint the parent chose) and QR code already."""
     written = []
     for server in servers:  # type: ignore[attr-defined]
         if not isinstance(server.mode, mode_specs.WireGuardMode):
+            continue
+        if str(key_file(server.mode, confdir).absolute()) in skip:
             continue
         conf = server.client_conf()
         if not conf:

@@ -18,6 +18,7 @@ from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.newdevices import NewDevices
 from vaccine.proxy.addons.record import DecisionLog, Journal
 from vaccine.proxy.addons.reload import Reloader
+from vaccine.proxy.addons.setup import ProxyHome, SetupAnswers, SetupPage
 from vaccine.proxy.addons.shared import Shared
 from vaccine.proxy.addons.slowclients import SlowClients
 from vaccine.proxy.askparent import AskDesk
@@ -38,9 +39,12 @@ def default_addons(
     form and no approvals; without `seen_path` no new-devices list; with `watch_interval` 0
     files are reloaded only on SIGHUP."""
     shared = Shared(household, clock, journal.minutes_today if journal is not None else None)
+    setup = SetupAnswers(shared)
     addons: list[object] = [
         ProxyLogin(shared),
+        ProxyHome(setup),
         PolicyDecision(shared),
+        SetupPage(setup),
         AskParent(shared, AskDesk(db_path) if db_path is not None else None),
         DecisionLog(shared, journal),
         CertificateTrouble(shared, journal),

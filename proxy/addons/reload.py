@@ -15,7 +15,9 @@ from mitmproxy import ctx
 
 from vaccine.proxy import wireguard
 from vaccine.proxy.addons.record import Journal
+from vaccine.proxy.addons.setup import start_lines
 from vaccine.proxy.addons.shared import Shared
+from vaccine.proxy.devices import device_key_files
 from vaccine.proxy.errors import ProblemsError
 from vaccine.proxy.household import inputs_fingerprint, load_household, vanished_lists
 from vaccine.proxy.lists.layout import update_in_progress
@@ -60,7 +62,10 @@ class Reloader:
         )
         announce_ready()
         if ps is not None:
-            for path in wireguard.write_client_confs(ps.servers, ctx.options.confdir):
+            for line in start_lines(ps.servers):
+                say(line)
+            devices = device_key_files(h.policies)
+            for path in wireguard.write_client_confs(ps.servers, ctx.options.confdir, devices):
                 say(f"WireGuard client configuration for a device: {path}")
         if self.interval > 0:
             self._task = asyncio.create_task(self._poll(), name="vaccine-reloader")

@@ -57,3 +57,22 @@ def test_a_file_that_is_no_key_file_is_one_line_and_kept(
         "(the device then needs its new configuration)"
     )
     assert key.read_text() == text
+
+
+class _Server:
+    def __init__(self, spec: str) -> None:
+        from mitmproxy.proxy import mode_specs
+
+        self.mode = mode_specs.ProxyMode.parse(spec)
+
+    def client_conf(self) -> str:
+        return "[Interface]\nPrivateKey = made-by-mitmproxy"
+
+
+def test_device_confs_made_by_devices_add_are_not_overwritten(tmp_path: Path) -> None:
+    mine, other = tmp_path / "emma-phone.json", tmp_path / "house.json"
+    mine.with_suffix(".client.conf").write_text("the parent's endpoint\n")
+    servers = [_Server(f"wireguard:{mine}@51821"), _Server(f"wireguard:{other}@51822")]
+    written = wireguard.write_client_confs(servers, str(tmp_path), frozenset({str(mine)}))
+    assert written == [other.with_suffix(".client.conf")]
+    assert mine.with_suffix(".client.conf").read_text() == "the parent's endpoint\n"
