@@ -7,7 +7,8 @@ The data source is injected (`DashboardApp(source, poll_interval, clock=...)`): 
 `vaccine requests` (`requests_source`).
 
 Each part of the dashboard is a mode with its own screen stack (Textual's modes): Overview
-(and a child's page on top of it), Requests, Alerts and Live; keys 1–4 switch between them.
+(and a child's page on top of it), Requests, Alerts, Live and New devices; keys 1–5
+switch between them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vaccine.dashboard.i18n import Labels
 from vaccine.dashboard.messages import RequestAnswered, SnapshotLoaded
 from vaccine.dashboard.screens.alerts import AlertsScreen
 from vaccine.dashboard.screens.child import ChildScreen
+from vaccine.dashboard.screens.devices import DevicesScreen
 from vaccine.dashboard.screens.firstrun import FirstRunScreen
 from vaccine.dashboard.screens.live import LiveScreen
 from vaccine.dashboard.screens.overview import OverviewScreen
@@ -43,6 +45,7 @@ class DashboardApp(App[None]):
         "requests": RequestsScreen,
         "alerts": AlertsScreen,
         "live": LiveScreen,
+        "devices": DevicesScreen,
     }
     DEFAULT_MODE = "overview"
     # Screens get one of these classes from the terminal's width (see the .tcss files).
@@ -53,6 +56,7 @@ class DashboardApp(App[None]):
         Binding("2", "go('requests')", "key.requests", show=False),
         Binding("3", "go('alerts')", "key.alerts", show=False),
         Binding("4", "go('live')", "key.live", show=False),
+        Binding("5", "go('devices')", "key.devices", show=False),
         Binding("t", "toggle_theme", "key.theme"),
         Binding("q", "quit", "key.quit"),
     ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from vaccine.dashboard import alerts, requests_source, summaries
 from vaccine.dashboard.snapshot import PolicyState, Snapshot
 from vaccine.proxy.errors import Problem, VaccineError
+from vaccine.proxy.newdevices import Seen, read_seen, seen_file
 from vaccine.proxy.policy.load import check_policies, load_settings, split_listen
 from vaccine.proxy.policy.model import PolicySet, Profile
 from vaccine.proxy.store import queries
@@ -84,6 +85,15 @@ class LogSource:
             return self._policies, self._state
 
     # -- the log -----------------------------------------------------------------------------
+
+    def new_devices(self, now: datetime) -> tuple[str, list[Seen]]:
+        """(the unknown_devices profile, the addresses seen recently that no profile knows),
+        from the proxy's new-devices table beside the log (file I/O: call from a worker)."""
+        with self._lock:
+            self._read_policies()
+            policies = self._policies
+        unknown = policies.settings.unknown_devices if policies else "guest"
+        return unknown, read_seen(seen_file(self.db_path), now=now)
 
     def load(self, now: datetime) -> Snapshot:
         """One look at the log as of `now` (the injected clock). Never raises for a missing,
