@@ -77,6 +77,9 @@ def test_pac_and_the_page_on_the_proxys_own_address(main_proxy: RunningProxy) ->
 def test_wpad_hosts_get_the_pac_file(main_proxy: RunningProxy) -> None:
     r = main_proxy.client().get("http://wpad.home.arpa/wpad.dat")
     assert r.status == 200 and not r.from_origin and "FindProxyForURL" in r.text
+    # as a browser asks for it: straight to the address `wpad.home.arpa` resolves to
+    status, text, _ = direct_get(main_proxy.port, "/wpad.dat", "wpad.home.arpa")
+    assert status == 200 and f"PROXY 127.0.0.1:{main_proxy.port}" in text
 
 
 def test_the_start_line_names_the_set_up_url(main_proxy: RunningProxy) -> None:
