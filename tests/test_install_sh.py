@@ -118,3 +118,18 @@ def test_a_good_python_on_the_path_is_used_as_it_is(
     result = run(checkout, env)
     assert result.returncode == 0 and result.stdout.strip().endswith("python3")
     assert not (checkout / ".bootstrap").exists()
+
+
+@pytest.mark.slow
+def test_install_sh_service_stages_the_unit(tmp_path: Path) -> None:
+    """`install.sh --service` installs (in place, as always) and then the service; with
+    VACCINE_SERVICE_ROOT it stages the files there and enables nothing."""
+    env = {**os.environ, "VACCINE_SERVICE_ROOT": str(tmp_path)}
+    result = subprocess.run(
+        ["bash", str(ROOT / "install.sh"), "--service"],
+        env=env, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    unit = (tmp_path / "etc/systemd/system/vaccine.service").read_text()
+    assert f"ExecStart={ROOT}/.venv/bin/vaccine run --policies /etc/vaccine/policies" in unit
+    assert "nothing was enabled or started" in result.stdout

@@ -13,6 +13,7 @@ from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
 from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.devicelisteners import DeviceListeners
 from vaccine.proxy.addons.dns import DnsFilter
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.newdevices import NewDevices
@@ -55,6 +56,7 @@ def default_addons(
         addons.append(Approvals(shared, db_path))
     if seen_path is not None:
         addons.append(NewDevices(shared, seen_path))
+    addons.append(DeviceListeners(shared, watch_interval or 1.0))
     addons.append(
         Reloader(shared, household.policies_dir, lists_dir, watch_interval, journal=journal)
     )

@@ -135,7 +135,8 @@ def _add(policies: PolicySet, db: Path, args: argparse.Namespace) -> int:
     print(f"Scan this with the WireGuard app on {name} (Add a tunnel → Scan from QR code).")
     print(f"Added to {profile_file}: - mode: {spec}")
     print(f"The same as a file: {conf_file}; as an image: {png} (both private: they hold the key)")
-    print(f"Restart `vaccine run` to open UDP port {port} for it (and let it through a firewall).")
+    print(f"`vaccine run` listens on UDP port {port} for it (a running one within seconds); "
+          "let that port through the firewall.")  # fmt: skip
     return 0
 
 

@@ -9,6 +9,7 @@ from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
 from vaccine.proxy.addons.certtrouble import CertificateTrouble
 from vaccine.proxy.addons.decision import PolicyDecision
+from vaccine.proxy.addons.devicelisteners import DeviceListeners
 from vaccine.proxy.addons.dns import DnsFilter
 from vaccine.proxy.addons.login import ProxyLogin
 from vaccine.proxy.addons.newdevices import NewDevices
@@ -28,7 +29,8 @@ def test_order_and_shared_state(household: Household, journal: FakeJournal, tmp_
     kinds = [type(a) for a in addons]
     assert kinds == [
         ProxyLogin, ProxyHome, PolicyDecision, SetupPage, AskParent, DecisionLog,
-        CertificateTrouble, DnsFilter, SlowClients, Approvals, NewDevices, Reloader,
+        CertificateTrouble, DnsFilter, SlowClients, Approvals, NewDevices, DeviceListeners,
+        Reloader,
     ]  # fmt: skip
     assert len({id(a.shared) for a in addons if hasattr(a, "shared")}) == 1  # type: ignore[attr-defined]
     # The set-up page's two halves answer with one renderer over the same shared state.
