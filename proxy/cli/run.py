@@ -177,8 +177,8 @@ async def _serve(
     from vaccine.proxy.addons.fetcher import ListFetcher
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
-    from vaccine.proxy.startup import StartupCheck
     from vaccine.proxy.newdevices import seen_file
+    from vaccine.proxy.startup import StartupCheck
     from vaccine.proxy.store import LogWriter
     from vaccine.proxy.store.process import WriterProcess, WriterUnavailable
 

@@ -17,7 +17,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from vaccine.proxy.pages import blockpage
+from vaccine.proxy.pages import language as language_mod
 
 #: system → the certificate file it takes (the path under the set-up host)
 SYSTEMS: dict[str, str] = {
@@ -40,15 +40,8 @@ TRUST_SVG = (
 
 
 def strings(language: str) -> dict[str, Any]:
-    """The page's strings (`onboarding:` of the locale), English where one is missing."""
-    base = blockpage.strings("en").get("onboarding", {})
-    own = blockpage.strings(language).get("onboarding", {}) if language != "en" else {}
-    merged = {**base, **own}
-    systems = {}
-    for key in SYSTEMS:
-        systems[key] = {**base["systems"][key], **own.get("systems", {}).get(key, {})}
-    merged["systems"] = systems
-    return merged
+    """The page's strings (`onboarding:` of the locale; English where one is missing)."""
+    return dict(language_mod.locale(language).get("onboarding", {}))
 
 
 @functools.cache
@@ -69,27 +62,29 @@ def render(
     `proxy_address` HOST:PORT of the proxy as this device reaches it."""
     s = strings(language)
     e = {k: html.escape(str(v)) for k, v in s.items() if isinstance(v, str)}
-    lang = blockpage.strings(language).get("lang", language)
+    whole = language_mod.locale(language)
+    lang = str(whole.get("lang", language))
+    names = s.get("names", {})
     systems = []
     for key, path in SYSTEMS.items():
-        system = s["systems"][key]
-        steps = "".join(f"<li>{html.escape(str(step))}</li>" for step in system["steps"])
         kind = path.rsplit("/", 1)[1]
         link = (
             f'<a class="download" href="http://{html.escape(setup_host)}{path}" '
             f'download="digital-vaccine-ca.{kind}">{e["download"]} (.{kind})</a>'
         )
         systems.append(
-            f'<details id="{key}"><summary>{html.escape(str(system["name"]))}</summary>'
-            f"<ol>{steps}</ol>{link}</details>"
+            f'<details id="{key}"><summary>{html.escape(str(names.get(key, key)))}</summary>'
+            f"<p>{e[key]}</p>{link}</details>"
         )
     finger = ""
     if fingerprint:
-        finger = f'<p class="note">{e["fingerprint"]} <code>{html.escape(fingerprint)}</code></p>'
+        code = f'<code dir="ltr">{html.escape(fingerprint)}</code>'
+        finger = f'<p class="note">{e["fingerprint"]} {code}</p>'
     messages = json.dumps({"ok": s["check_ok"], "no": s["check_no"]}, ensure_ascii=False)
     return _template().substitute(
         lang=html.escape(str(lang)),
-        dir="rtl" if lang in ("ar", "he", "fa", "ur") else "ltr",
+        dir=language_mod.direction(whole),
+        fonts=language_mod.FONTS[language_mod.direction(whole)],
         title=e["title"],
         heading=e["heading"],
         intro=e["intro"],
@@ -106,6 +101,7 @@ def render(
         cert_heading=e["cert_heading"],
         systems="\n".join(systems),
         fingerprint=finger,
+        done=e["done"],
         footer=e["footer"],
     )
 

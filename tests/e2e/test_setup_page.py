@@ -34,7 +34,7 @@ def direct_get(port: int, path: str, host: str) -> tuple[int, str, dict[str, str
 def test_the_set_up_page_is_ours(main_proxy: RunningProxy) -> None:
     page = main_proxy.client(source=ADDRESSES["kid"]).get("http://mitm.it/")
     assert page.status == 200 and not page.from_origin
-    assert "Set up this device for Digital Vaccine" in page.text
+    assert "<h1>Set up this device</h1>" in page.text
     assert "mitmproxy" not in page.text.lower()
     for system in SYSTEMS:
         assert f'<details id="{system}">' in page.text
@@ -70,7 +70,7 @@ def test_pac_and_the_page_on_the_proxys_own_address(main_proxy: RunningProxy) ->
     assert f'return "PROXY 127.0.0.1:{port}";' in text
     assert "DIRECT" not in text.split('return "DIRECT"')[-1]  # no fallback past the filter
     status, text, _ = direct_get(port, "/", f"127.0.0.1:{port}")
-    assert status == 200 and "Set up this device" in text
+    assert status == 200 and "<h1>Set up this device</h1>" in text
     assert direct_get(port, "/anything", f"127.0.0.1:{port}")[0] == 404
 
 
