@@ -54,13 +54,22 @@ def wireguard_modes(policies: PolicySet) -> list[str]:
 
 
 def device_key_files(policies: PolicySet) -> frozenset[str]:
-    """The key files (absolute) of the WireGuard device rules."""
+    """The key files (absolute) that `vaccine devices add` made for the household's WireGuard
+    device rules (marked `"device"` inside): their configuration and QR code exist already,
+    with the endpoint the parent chose. Read once at start, never on the request path."""
     out = set()
     for spec in wireguard_modes(policies):
         head, _, _ = split_mode(spec)
         _, _, data = head.partition(":")
-        if data:
-            out.add(str(Path(data).expanduser().absolute()))
+        path = Path(data).expanduser().absolute() if data else None
+        if path is None:
+            continue
+        try:
+            made_here = "device" in json.loads(path.read_text())
+        except (OSError, ValueError, TypeError):
+            continue
+        if made_here:
+            out.add(str(path))
     return frozenset(out)
 
 
@@ -111,8 +120,9 @@ def hand_over(folder: Path, files: Iterable[Path]) -> None:
             os.chown(path, owner.st_uid, owner.st_gid)
 
 
-def new_key_file(path: Path) -> None:
-    """A key file as mitmproxy's WireGuard mode reads it: a server key and the peer's key."""
+def new_key_file(path: Path, device: str) -> None:
+    """A key file as mitmproxy's WireGuard mode reads it: a server key and the peer's key
+    (and the device's name, which mitmproxy ignores)."""
     import mitmproxy_rs
 
     if path.exists():
@@ -120,6 +130,7 @@ def new_key_file(path: Path) -> None:
     keys = {
         "server_key": mitmproxy_rs.wireguard.genkey(),
         "client_key": mitmproxy_rs.wireguard.genkey(),
+        "device": device,
     }
     write_private(path, (json.dumps(keys, indent=4) + "\n").encode())
 

@@ -118,7 +118,7 @@ def _add(policies: PolicySet, db: Path, args: argparse.Namespace) -> int:
         raise VaccineError("cannot tell this machine's LAN address: give --endpoint HOST")
     folder = devices.devices_dir(db).absolute()
     key_file = folder / f"{name}.json"
-    devices.new_key_file(key_file)
+    devices.new_key_file(key_file, name)
     spec = f"wireguard:{key_file}@{port}"
     try:
         conf = devices.client_conf(key_file, endpoint, port)
