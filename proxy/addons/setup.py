@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 
 from mitmproxy import ctx, http
@@ -123,13 +124,13 @@ class SetupPage:
     def __init__(self, answers: SetupAnswers) -> None:
         self.answers = answers
 
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
         if flow.response or flow.error or not flow.live:
-            return
+            return None
         verdict = flow.metadata.get(TAG)
         if not isinstance(verdict, Verdict) or verdict.decision.treatment != "onboarding":
-            return
-        await _answer(self.answers, flow)
+            return None
+        return _answer(self.answers, flow)
 
 
 class ProxyHome:
@@ -138,13 +139,16 @@ class ProxyHome:
     def __init__(self, answers: SetupAnswers) -> None:
         self.answers = answers
 
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
+        # On every request: a sync hook, and an answer (a coroutine mitmproxy awaits) only
+        # for the few requests that are ours.
         if flow.response or flow.error or not flow.live:
-            return
+            return None
         req = flow.request
-        wpad = onboarding.is_wpad_host(req.pretty_host.lower()) and req.path == "/wpad.dat"
+        wpad = req.path == "/wpad.dat" and onboarding.is_wpad_host(req.pretty_host.lower())
         if wpad or to_the_proxy_itself(flow):
-            await _answer(self.answers, flow)
+            return _answer(self.answers, flow)
+        return None
 
 
 def to_the_proxy_itself(flow: http.HTTPFlow) -> bool:
@@ -154,9 +158,9 @@ def to_the_proxy_itself(flow: http.HTTPFlow) -> bool:
         return False
     req = flow.request
     return (
-        req.scheme == "http"
+        req.port == client.sockname[1]
+        and req.scheme == "http"
         and _plain(req.host) == _plain(client.sockname[0])
-        and req.port == client.sockname[1]
     )
 
 
