@@ -5,6 +5,9 @@ paths or search words to show, and an alert does not even name the sites.
 
 The rules (documented in docs/dashboard.md):
 
+- **Known abuse material** (high severity): any blocked attempt matched by a hashed list of
+  known child-abuse material (rule `known_abuse`), from the first one, before every other alert.
+
 - **Concerning attempts**: blocked attempts on `adult` sites or searches, at least
   `CONCERNING[category]` times in the 7 days. Self-harm alerts at the first attempt: one search
   about it is already worth a gentle talk (the help line is shown with it).
@@ -26,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from vaccine.dashboard.snapshot import Alert
+from vaccine.proxy.store.records import KNOWN_ABUSE
 from vaccine.proxy.store.summary import ActivityRow, TotalRow
 
 #: blocked attempts in the week that make an alert, per concerning category
@@ -35,7 +39,13 @@ BYPASS: Mapping[str, int] = {"proxy_bypass": 1, "doh": 5, "ip_literal": 5}
 QUIET_HOURS = 24
 QUIET_MIN_DAYS = 3
 
-_ORDER = {"self_harm": 0, "adult": 1, "bypass": 2, "quiet": 3}  # most serious first
+_ORDER = {
+    "known_abuse": -1,
+    "self_harm": 0,
+    "adult": 1,
+    "bypass": 2,
+    "quiet": 3,
+}  # most serious first
 
 
 def _bypass_kind(t: TotalRow) -> str | None:
@@ -67,8 +77,15 @@ def find_alerts(
     bypass: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     bypass_today: dict[str, int] = defaultdict(int)
     bypass_last: dict[str, str] = {}
+    abuse: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # profile → (today, week)
+    abuse_last: dict[str, str] = {}
     for t in totals:
         if t.day not in week or t.action != "blocked":
+            continue
+        if t.rule == KNOWN_ABUSE:  # high severity: at the first attempt, before everything
+            abuse[t.profile][0] += t.total if t.day == today else 0
+            abuse[t.profile][1] += t.total
+            abuse_last[t.profile] = max(t.day, abuse_last.get(t.profile, ""))
             continue
         if t.category in CONCERNING:
             acc = concerning[(t.profile, t.category)]
@@ -84,7 +101,10 @@ def find_alerts(
             bypass_today[t.profile] += t.total if t.day == today else 0
             bypass_last[t.profile] = max(t.day, bypass_last.get(t.profile, ""))
 
-    alerts: list[Alert] = []
+    alerts: list[Alert] = [
+        Alert(profile, "known_abuse", "", n_today, n_week, last_day=abuse_last[profile])
+        for profile, (n_today, n_week) in abuse.items()
+    ]
     for (profile, category), (n_today, n_week, sites, searches) in concerning.items():
         if n_week >= CONCERNING[category]:
             alerts.append(

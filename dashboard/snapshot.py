@@ -17,7 +17,7 @@ from vaccine.proxy.policy.model import Profile
 from vaccine.proxy.store.summary import ProfileSummary
 
 State = Literal["ready", "missing", "empty", "unreadable"]
-AlertKind = Literal["concerning", "bypass", "quiet"]
+AlertKind = Literal["known_abuse", "concerning", "bypass", "quiet"]
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,15 @@ from vaccine.dashboard.snapshot import Alert
 from vaccine.dashboard.widgets.child_card import seen
 from vaccine.dashboard.widgets.localise import localise_bindings
 
-ICONS = {"concerning": "⚠", "bypass": "⛔", "quiet": "⏸"}
+ICONS = {"known_abuse": "‼", "concerning": "⚠", "bypass": "⛔", "quiet": "⏸"}
 
 
 def alert_content(alert: Alert, name: str, labels: Labels) -> Content:
     """Two lines: `⚠ Emma — Repeated attempts: adult` and the counts."""
-    if alert.kind == "concerning":
+    if alert.kind == "known_abuse":
+        title = labels("alert.known_abuse")
+        detail = labels("alert.known_abuse_detail")
+    elif alert.kind == "concerning":
         title = labels("alert.concerning", category=labels.category(alert.category))
         parts = dict(alert.parts)
         detail = labels("alert.concerning_detail", sites=parts.get("sites", 0),

@@ -143,10 +143,17 @@ def _cat(category: str) -> str | None:
     return category or None
 
 
+def _alerts(p: ProfileSummary) -> list[dict[str, Any]]:
+    if not p.known_abuse:
+        return []
+    return [{"kind": "known_abuse", "severity": "high", "count": p.known_abuse}]
+
+
 def _profile_json(p: ProfileSummary) -> dict[str, Any]:
     return {
         "id": p.profile,
         "name": p.name,
+        "alerts": _alerts(p),
         "sites_visible": p.sites_visible,
         "minutes_online": p.minutes_online,
         "minutes_by_day": [{"day": d.day, "minutes": d.minutes} for d in p.minutes_by_day],
@@ -232,7 +239,16 @@ def _row(name: str, *values: object) -> str:
 
 def _profile_text(p: ProfileSummary, days: int, last_is_today: bool = True) -> list[str]:
     title = f"{p.profile} ({_printable(p.name)})" if p.name and p.name != p.profile else p.profile
-    out = [title, f"  Time online: {format_minutes(p.minutes_online)}"]
+    out = [title]
+    if p.known_abuse:
+        # First, and loud: a hashed list of known child-abuse material matched. Nothing else is
+        # known of it (the log keeps no site); the reporting line is the parent's next step.
+        out.append(
+            f"  ALERT (high severity): {plural(p.known_abuse, 'attempt')} to reach known "
+            "child-abuse material, blocked. Talk with your child and report it "
+            "(reporting_line in settings.yaml)."
+        )
+    out.append(f"  Time online: {format_minutes(p.minutes_online)}")
     for c in p.minutes_by_category:
         out.append(_row(_label(c.category), format_minutes(c.minutes)))
     if 1 < days <= _DAYS_IN_TEXT and p.minutes_online:

@@ -190,6 +190,9 @@ def ordered_categories(categories: frozenset[str]) -> tuple[str, ...]:
 #: device does not trust the proxy's certificate, so it never sees a block page). Such a record
 #: has no site and no category: only the profile, the minute and a count.
 NO_CA = "no_ca"
+#: The rule code of a request matched by a hashed list of known child-abuse material: the
+#: record has no site and no category (the lists' own rule code, proxy/lists/hashed.py).
+KNOWN_ABUSE = "known_abuse"
 
 
 def no_ca_record(profile_id: str, when: datetime) -> Record:

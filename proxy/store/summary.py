@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from vaccine.proxy.store.records import NO_CA
+from vaccine.proxy.store.records import KNOWN_ABUSE, NO_CA
 
 
 class TotalRow(NamedTuple):
@@ -127,6 +127,8 @@ class ProfileSummary:
     pending_requests: tuple[PendingRequest, ...]
     #: daily limits on the last day of the range (today, by default), in the policy's order
     limits: tuple[LimitUse, ...] = ()
+    #: blocked attempts on known child-abuse material (hashed lists): a high-severity alert
+    known_abuse: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class _Acc:
         self.rewritten_sites: dict[str, int] = defaultdict(int)
         self.requests: list[PendingRequest] = []
         self.last_day_categories: dict[str, int] = defaultdict(int)
+        self.known_abuse = 0
 
 
 def summarise(
@@ -218,6 +221,8 @@ def summarise(
         if t.rule == NO_CA:  # a failed handshake, not an attempt: the dashboard shows it apart
             continue
         acc = accs[t.profile]
+        if t.rule == KNOWN_ABUSE:
+            acc.known_abuse += t.total
         if t.action == "blocked":
             acc.blocked_by_category[t.category] += t.total
             if t.site:
@@ -273,6 +278,7 @@ def _profile(
         if visible
         else (),
         rewritten_searches=rewritten,
+        known_abuse=acc.known_abuse,
         rewritten_by_site=tuple(SiteCount(s, n) for s, n in _ranked(acc.rewritten_sites, top) if s)
         if visible
         else (),

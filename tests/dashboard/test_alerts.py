@@ -97,3 +97,23 @@ def test_quiet(active: list[str], last_seen: str, watched: list[str], quiet: boo
 def test_a_day_alone_counts_as_its_last_minute() -> None:
     assert last_moment("2026-03-07") == datetime(2026, 3, 7, 23, 59)
     assert last_moment("2026-03-07 10:00") == datetime(2026, 3, 7, 10, 0)
+
+
+def test_known_abuse_alerts_at_the_first_attempt_and_comes_first() -> None:
+    rows = [
+        blocked("2026-03-08", "self_harm", 1, "search_terms"),
+        blocked("2026-03-07", "", 1, "known_abuse"),
+        blocked("2026-03-08", "", 2, "known_abuse"),
+    ]
+    assert kinds(rows) == [("known_abuse", "", 2, 3), ("concerning", "self_harm", 1, 1)]
+
+
+def test_the_known_abuse_alert_says_what_to_do_in_every_language() -> None:
+    from vaccine.dashboard.i18n import LANGUAGES, Labels
+    from vaccine.dashboard.snapshot import Alert
+    from vaccine.dashboard.widgets.alert_item import alert_content
+
+    alert = Alert("emma", "known_abuse", "", 1, 3)
+    for lang in LANGUAGES:
+        text = alert_content(alert, "Emma", Labels(lang)).plain
+        assert "Emma" in text and "reporting_line" in text, (lang, text)

@@ -115,9 +115,11 @@ def test_json_report_is_the_documented_shape(log: Path, tmp_path: Path, capsys) 
     )  # fmt: skip
     emma = doc["profiles"][0]
     assert list(emma) == [
-        "id", "name", "sites_visible", "minutes_online", "minutes_by_day", "minutes_by_category",
-        "top_sites", "blocked", "rewritten_searches", "pending_requests", "limits",
+        "id", "name", "alerts", "sites_visible", "minutes_online", "minutes_by_day",
+        "minutes_by_category", "top_sites", "blocked", "rewritten_searches", "pending_requests",
+        "limits",
     ]  # fmt: skip
+    assert emma["alerts"] == []
     assert emma["minutes_by_day"] == [
         {"day": "2026-03-07", "minutes": 3},
         {"day": "2026-03-08", "minutes": 2},
@@ -229,3 +231,22 @@ def test_reports_while_the_proxy_writes(log: Path, tmp_path: Path, capsys) -> No
         assert "Note: 5 decisions could not be recorded" in out
     finally:
         writer.close()
+
+
+def test_known_abuse_is_a_high_severity_alert_and_nothing_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vaccine.proxy.store import LogWriter, Record
+
+    db = tmp_path / "v.db"
+    with LogWriter(db) as w:
+        for minute in ("10:00", "10:01", "10:01"):
+            w.submit(Record(f"2026-03-08 {minute}", "emma", "", "", "blocked", "known_abuse"))
+    base = ["report", "--db", str(db), "--policies", str(tmp_path / "none"), "--until",
+            "2026-03-08"]  # fmt: skip
+    assert main([*base, "--json"]) == 0
+    emma = json.loads(capsys.readouterr().out)["profiles"][0]
+    assert emma["alerts"] == [{"kind": "known_abuse", "severity": "high", "count": 3}]
+    assert main(base) == 0
+    text = capsys.readouterr().out
+    assert "ALERT (high severity): 3 attempts to reach known child-abuse material" in text
