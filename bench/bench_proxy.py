@@ -12,7 +12,7 @@ Rounds interleave the proxies (mitmdump, vaccine, vaccine --workers 2), so load 
 elsewhere falls on all of them; each cell is the median of the rounds, and the ratios are
 against mitmdump measured in the same run. Workloads:
 
-- HTTP, one keep-alive connection (c=1) and 32 of them (c=32), GET of an allowed site;
+- HTTP, one client (c=1) and 32 (c=32), a GET of an allowed site per connection;
 - HTTPS passed through untouched: CONNECT, TLS with the origin through the tunnel, one GET,
   close (c=8); mitmdump is told to ignore every host (`ignore_hosts`), as vaccine passes an
   allowed site through;
@@ -145,20 +145,22 @@ def command(kind: str, port: int, tmp: Path, pol: Path, lists: Path) -> list[str
 
 
 async def http_load(port: int, conns: int, seconds: float) -> float:
+    """`conns` clients, each sending one GET per connection (`Connection: close`), as browsers
+    do for many small sites. (Keep-alive through the router addon stalled after a few requests
+    in mitmdump and vaccine alike: not measured until that is understood.)"""
     done = 0
     end = time.perf_counter() + seconds
 
     async def client(k: int) -> None:
         nonlocal done
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        req = f"GET http://site{k}.test/ HTTP/1.1\r\nHost: site{k}.test\r\n\r\n".encode()
-        try:
-            while time.perf_counter() < end:
-                writer.write(req)
-                await reader.readuntil(b"\r\n\r\n")
-                await reader.readexactly(2)
-                done += 1
-        finally:
+        req = (f"GET http://site{k}.test/ HTTP/1.1\r\nHost: site{k}.test\r\n"
+               "Connection: close\r\n\r\n").encode()  # fmt: skip
+        while time.perf_counter() < end:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(req)
+            body = await asyncio.wait_for(reader.read(), 10)
+            assert body.startswith(b"HTTP/1.1 200"), body[:100]
+            done += 1
             writer.close()
 
     await asyncio.gather(*(client(k) for k in range(conns)))
@@ -178,12 +180,12 @@ async def https_load(port: int, conns: int, seconds: float) -> float:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             host = f"tls{k}.test"
             writer.write(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             assert head.startswith(b"HTTP/1.1 200"), head
-            await writer.start_tls(ctx, server_hostname=host)
+            await asyncio.wait_for(writer.start_tls(ctx, server_hostname=host), 10)
             writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            await reader.readuntil(b"\r\n\r\n")
-            await reader.readexactly(2)
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            await asyncio.wait_for(reader.readexactly(2), 10)
             done += 1
             writer.close()
 
@@ -210,7 +212,8 @@ def main() -> None:
         wait_port(https_port)
         pol = household(tmp, args.lists)
         subprocess.run([str(BIN / "vaccine"), "lists", "compile", "--lists", str(args.lists)],
-                       check=True, capture_output=True)  # fmt: skip
+                       check=True, capture_output=True, timeout=300)  # fmt: skip
+        print("lists compiled; origins up", file=sys.stderr)
         env = {**os.environ, "VACCINE_E2E_HTTP_PORT": str(http_port),
                "VACCINE_E2E_HTTPS_PORT": str(https_port), "HOME": str(tmp)}  # fmt: skip
         kinds = ["mitmdump", "vaccine", "vaccine x2"]
@@ -236,10 +239,11 @@ def main() -> None:
                         try:
                             asyncio.run(load(port, conns, 1.0))  # warm-up
                             rate = asyncio.run(load(port, conns, args.seconds))
-                        except (OSError, EOFError, asyncio.IncompleteReadError) as e:
+                        except (TimeoutError, OSError, EOFError, AssertionError) as e:
                             print(f"  {kind}, {label}: failed ({type(e).__name__})")
                             rate = float("nan")
                         results.setdefault((kind, label), []).append(rate)
+                        print(f"  {kind:<11} {label:<26} {rate:>10,.0f} req/s", file=sys.stderr)
                     finally:
                         p.terminate()
                         p.wait(30)
