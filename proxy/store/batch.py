@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from pathlib import Path
 
 from vaccine.proxy.store.records import DNS_RULE, Record
 
@@ -24,6 +25,23 @@ ADD_DROPPED = (
 
 
 Activity = tuple[str, str, str, str]  # (minute, profile, kind, name)
+
+
+def add_dropped_in_file(path: Path, n: int, timeout: float = 1.0) -> None:
+    """Add `n` to `meta.dropped_records` with a connection of its own, once the writer has
+    stopped (best effort: a file that cannot take it already had its problem reported)."""
+    try:
+        conn = sqlite3.connect(path, timeout=timeout)
+    except sqlite3.Error:
+        return
+    try:
+        with conn:
+            conn.execute(ADD_DROPPED, (n,))
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
+
 
 # Active minutes already committed are remembered for this many recent minutes: a busy minute
 # is written every flush, and re-inserting every known (minute, site) each time was half of

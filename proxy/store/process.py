@@ -24,7 +24,6 @@ import itertools
 import logging
 import os
 import select
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -35,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from vaccine.proxy.store.batch import ADD_DROPPED
+from vaccine.proxy.store.batch import add_dropped_in_file
 from vaccine.proxy.store.frames import BrokenStream, FrameReader, encode
 from vaccine.proxy.store.problems import WriterStats
 from vaccine.proxy.store.records import Record
@@ -207,7 +206,7 @@ class WriterProcess:
         unsent = self._dropped_here - self._forwarded
         if unsent > 0:
             self._forwarded += unsent
-            self._count_in_file(unsent)
+            add_dropped_in_file(self.path, unsent, 1.0)
 
     def __enter__(self) -> WriterProcess:
         self.start()
@@ -228,22 +227,6 @@ class WriterProcess:
                 return
             self._reported.add(kind)
         log.error("decision log %s: %s (counted as dropped)", self.path, message)
-
-    def _count_in_file(self, n: int) -> None:
-        """After the child stopped: add `n` to `meta.dropped_records` directly (best effort)."""
-        try:
-            conn = sqlite3.connect(self.path, timeout=1.0)
-        except sqlite3.Error:
-            return
-        try:
-            with conn:
-                conn.execute(ADD_DROPPED, (n,))
-        except sqlite3.Error:
-            pass
-        finally:
-            conn.close()
-
-    # -- the child ---------------------------------------------------------------------------
 
     def _spawn(self) -> None:
         """Start a child (under the lock). WriterUnavailable if it cannot be started."""

@@ -35,7 +35,7 @@ from types import TracebackType
 from sqlite_utils import Database
 
 from vaccine.proxy.hosts import registrable_domain
-from vaccine.proxy.store.batch import ADD_DROPPED, Batch
+from vaccine.proxy.store.batch import Batch, add_dropped_in_file
 from vaccine.proxy.store.problems import PROBLEMS, WriterStats, classify
 from vaccine.proxy.store.queries import minutes_on
 from vaccine.proxy.store.records import Record
@@ -206,22 +206,7 @@ class LogWriter:
         self._queue.clear()
         if left:  # submitted by another thread while the writer was finishing
             self._drop(left, "closed", "records were submitted while closing; they are dropped")
-            self._count_in_file(left)
-
-    def _count_in_file(self, n: int) -> None:
-        """After the writer stopped: add `n` to `meta.dropped_records` directly (best effort:
-        a file that cannot take it already had its problem reported)."""
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout)
-        except sqlite3.Error:
-            return
-        try:
-            with conn:
-                conn.execute(ADD_DROPPED, (n,))
-        except sqlite3.Error:
-            pass
-        finally:
-            conn.close()
+            add_dropped_in_file(self.path, left, self.busy_timeout)
 
     def __enter__(self) -> LogWriter:
         self.start()
