@@ -28,6 +28,7 @@ from vaccine.proxy.lists import coverage
 from vaccine.proxy.lists.fetch import State
 from vaccine.proxy.lists.layout import read_sources
 from vaccine.proxy.lists.sources import Source
+from vaccine.proxy.util.words import plural
 from vaccine.proxy.util.worker import worker
 
 #: After a failed update (offline), the next try comes this much later.
@@ -113,7 +114,7 @@ class ListFetcher:
         if missing and len(missing) == len(sources):
             line += "; starter lists only"
         if missing and settings.fetch_on_start:
-            line += f": fetching {len(missing)} source(s) in the background"
+            line += f": fetching {plural(len(missing), 'source')} in the background"
         elif missing:
             line += " (lists.fetch_on_start is off: run `vaccine lists update`)"
         say(line)

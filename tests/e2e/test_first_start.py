@@ -60,7 +60,7 @@ def test_the_first_start_fetches_and_swaps_the_lists_in(
         _, line = proxy.process.wait_for(r"^vaccine: lists: ")
         assert line.startswith("vaccine: lists: 1 entry (harmful 1, security 0, bypass 0,")
         assert "; nothing for adult, dating, violence, drugs, weapons," in line
-        assert line.endswith("; starter lists only: fetching 2 source(s) in the background")
+        assert line.endswith("; starter lists only: fetching 2 sources in the background")
         site.held.wait(30)
         client = proxy.client()
         assert client.get("http://casino.test/").status == 403  # filtering goes on meanwhile
