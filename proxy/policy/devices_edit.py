@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from vaccine.proxy.errors import VaccineError
+from vaccine.proxy.policy.edit import content_end, line_end
 from vaccine.proxy.util.files import write_atomically
 
 _NULL = "tag:yaml.org,2002:null"
@@ -94,7 +95,7 @@ def with_device(
         start = text.index(":", key.end_mark.index) + 1
         rest = text[devices.end_mark.index :]
         head = text[:start]
-        end = _line_end(head + rest, start)
+        end = line_end(head + rest, start)
         joined = head + rest
         indent = " " * (key.start_mark.column + 2)
         new = joined[:end] + f"{nl}{indent}- {entry}" + joined[end:]
@@ -117,7 +118,7 @@ def with_device(
             indent = text[line_start:dash]
             if dash < 0 or indent.strip(" "):
                 raise DeviceEditError(f"{file}: devices is written in an unusual way{refuse}")
-            at = _line_end(text, _content_end(last))
+            at = line_end(text, content_end(last))
             new = text[:at] + f"{nl}{indent}- {entry}" + text[at:]
     _verify(text, new, kind, value, file)
     return new
@@ -135,22 +136,6 @@ def _present(devices: SequenceNode, kind: str, value: str | int) -> bool:
                 ):
                     return True
     return False
-
-
-def _content_end(node: Node) -> int:
-    """Where a node's own text ends (a block collection's end mark lies past its comments)."""
-    if isinstance(node, MappingNode) and not node.flow_style and node.value:
-        return _content_end(node.value[-1][1])
-    if isinstance(node, SequenceNode) and not node.flow_style and node.value:
-        return _content_end(node.value[-1])
-    return int(node.end_mark.index)
-
-
-def _line_end(text: str, index: int) -> int:
-    end = text.find("\n", index)
-    if end < 0:
-        return len(text)
-    return end - 1 if end > 0 and text[end - 1] == "\r" else end
 
 
 def _scalar(value: str | int) -> str:

@@ -169,7 +169,7 @@ class _Edit:
         indent = self.text[line_start:dash]
         if dash < 0 or indent.strip(" "):
             raise self.refuse(f"{self.dotted} is written in a way this editor does not know")
-        return self._insert(_line_end(self.text, _content_end(last)), f"{self.nl}{indent}- {entry}")
+        return self._insert(line_end(self.text, content_end(last)), f"{self.nl}{indent}- {entry}")
 
     def _create_allow(self, root: Node | None, key: Node | None, allow: Node | None) -> str:
         """No `allow:` (append it at the end), or `allow:` with nothing under it."""
@@ -179,14 +179,14 @@ class _Edit:
         # `allow:` with nothing (or `~`) after it: the domains go on a new line below it.
         start = self._after_colon(key)
         text = self.text[:start] + self.text[allow.end_mark.index :]
-        line_end = _line_end(text, start)
+        cut = line_end(text, start)
         body = f"{self.nl}{' ' * (key.start_mark.column + indent)}domains: {self._flow()}"
-        return text[:line_end] + body + text[line_end:]
+        return text[:cut] + body + text[cut:]
 
     def _create_domains(self, allow: MappingNode, key: Node | None, domains: Node | None) -> str:
         """`allow:` without `domains:` (add the line), or with `domains:` and nothing after."""
         if key is None or domains is None:
-            at = _line_end(self.text, _content_end(allow))
+            at = line_end(self.text, content_end(allow))
             indent = " " * allow.value[0][0].start_mark.column
             return self._insert(at, f"{self.nl}{indent}{self.path[-1]}: {self._flow()}")
         start = self._after_colon(key)
@@ -222,17 +222,17 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL
 
 
-def _content_end(node: Node) -> int:
+def content_end(node: Node) -> int:
     """Where a node's own text ends: a block collection's end mark lies past any comments and
     blank lines after it, so follow its last child instead."""
     if isinstance(node, MappingNode) and not node.flow_style and node.value:
-        return _content_end(node.value[-1][1])
+        return content_end(node.value[-1][1])
     if isinstance(node, SequenceNode) and not node.flow_style and node.value:
-        return _content_end(node.value[-1])
+        return content_end(node.value[-1])
     return int(node.end_mark.index)
 
 
-def _line_end(text: str, index: int) -> int:
+def line_end(text: str, index: int) -> int:
     """The index of the line break ending the line that holds `index` (or the text's end)."""
     end = text.find("\n", index)
     if end < 0:
