@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,15 @@ KID = (
 )
 
 
+def household(root: Path) -> Household:
+    hh = Household(root)
+    hh.write_settings()
+    hh.write_list("adult", ["adult.test"])
+    hh.write_profile("kid", KID)
+    hh.write_profile("guest", "name: Guest\n")
+    return hh
+
+
 def pids(port: int, state: str) -> list[int]:
     """The processes holding sockets on `port` in `state` (listening, or accepted)."""
     query = ["-Htlnp"] if state == "listening" else ["-Htnp", "state", "established"]
@@ -39,11 +49,7 @@ def pids(port: int, state: str) -> list[int]:
 
 @pytest.fixture
 def two(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProxy]:
-    hh = Household(tmp_path_factory.mktemp("workers"))
-    hh.write_settings()
-    hh.write_list("adult", ["adult.test"])
-    hh.write_profile("kid", KID)
-    hh.write_profile("guest", "name: Guest\n")
+    hh = household(tmp_path_factory.mktemp("workers"))
     with e2e.vaccine(hh, extra=["--workers", "2"]) as proxy:
         proxy.process.wait_for(r"\(worker 1 of 2\)$")
         proxy.process.wait_for(r"\(worker 2 of 2\)$")
@@ -107,11 +113,7 @@ def test_a_worker_that_dies_is_started_again(two: RunningProxy) -> None:
 
 
 def test_sigterm_stops_every_worker(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> None:
-    hh = Household(tmp_path_factory.mktemp("workers-stop"))
-    hh.write_settings()
-    hh.write_list("adult", ["adult.test"])
-    hh.write_profile("kid", KID)
-    hh.write_profile("guest", "name: Guest\n")
+    hh = household(tmp_path_factory.mktemp("workers-stop"))
     with e2e.vaccine(hh, extra=["--workers", "2"]) as proxy:
         proxy.process.wait_for(r"\(worker 2 of 2\)$")
         proxy.process.wait_for(r"\(worker 1 of 2\)$")
