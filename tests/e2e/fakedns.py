@@ -80,10 +80,19 @@ class FakeResolver:
         self, host: str = "127.0.0.1", port: int = 0, *, say: bool = False, other: str = "10.9.0.1"
     ) -> None:
         self.other = other
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind((host, port))
-        self.address = self.udp.getsockname()
-        self.tcp = socket.create_server(self.address)
+        # The same port for UDP and TCP: a free UDP port may have its TCP side taken (by an
+        # outgoing connection's ephemeral port), so try again, closing what did not fit.
+        while True:
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind((host, port))
+            self.address = self.udp.getsockname()
+            try:
+                self.tcp = socket.create_server(self.address)
+                break
+            except OSError:
+                self.udp.close()
+                if port:
+                    raise
         self.asked: list[tuple[str, int]] = []
         self.say = say
         self._lock = threading.Lock()
