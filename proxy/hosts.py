@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterator
 
 
@@ -27,6 +28,10 @@ MAX_RAW = 1024
 HOST_CACHE = 16384
 
 _LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+#: The common case, an ASCII name already fit for DNS (labels of 1–63 letters, digits, `-`,
+#: `_`; one trailing dot): the parser would only lower-case it and drop the dot. Anything else
+#: takes the full path below, so this is a shortcut, never a second set of rules.
+_PLAIN = re.compile(r"(?:[a-zA-Z0-9_-]{1,63}\.)*[a-zA-Z0-9_-]{1,63}\.?")
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -51,6 +56,18 @@ def normalise_host(raw: str) -> str:
 
 @functools.lru_cache(maxsize=HOST_CACHE)
 def _normalise(raw: str) -> str:
+    if _PLAIN.fullmatch(raw) is not None:
+        h = raw.lower()
+        if h[-1] == ".":
+            h = h[:-1]
+        last = h[h.rfind(".") + 1 :]
+        # Punycode is checked, a name ending in a number is an address: the full path's job.
+        if len(h) <= 253 and "xn--" not in h and not last.isdigit() and last[:2] != "0x":
+            return h
+    return _parse(raw)
+
+
+def _parse(raw: str) -> str:
     h = raw.strip(" \t")  # a header value's optional white space, nothing else
     if "@" in h:  # userinfo: only the part after the last @ is the host
         h = h.rsplit("@", 1)[1]
@@ -242,6 +259,19 @@ def suffixes(host: str) -> Iterator[str]:
         if dot < 0:
             return
         host = host[dot + 1 :]
+
+
+def host_suffixes(host: str) -> tuple[str, ...]:
+    """`suffixes(host)` as a tuple, for the decision's rules to share one walk."""
+    if is_ip(host):
+        return (host,)
+    out = [host]
+    dot = host.find(".")
+    while dot >= 0:
+        host = host[dot + 1 :]
+        out.append(host)
+        dot = host.find(".")
+    return tuple(out)
 
 
 @functools.cache

@@ -4,6 +4,9 @@ from hypothesis import strategies as st
 
 from vaccine.proxy.hosts import (
     BadHost,
+    _normalise,
+    _parse,
+    host_suffixes,
     is_ip,
     normalise_host,
     public_suffix,
@@ -53,6 +56,8 @@ def test_suffixes_walk_to_the_top_and_ips_match_only_themselves() -> None:
         "com",
     ]
     assert list(suffixes("10.0.0.1")) == ["10.0.0.1"]
+    for host in ("a.b.example.com", "com", "10.0.0.1", "2001:db8::1", "1.example"):
+        assert host_suffixes(host) == tuple(suffixes(host))
     assert is_ip("::1") and is_ip("10.0.0.1") and not is_ip("example.com")
 
 
@@ -79,8 +84,13 @@ label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max
 hostname = (
     st.lists(label, min_size=2, max_size=5)
     .map(".".join)
-    .filter(lambda h: not h.rsplit(".", 1)[-1].isdigit())
+    # a last label WHATWG reads as a number (`1`, `0x`, `0x1f`) makes an address, or nothing
+    .filter(lambda h: not _numeric(h.rsplit(".", 1)[-1]))
 )
+
+
+def _numeric(label: str) -> bool:
+    return label.isdigit() or (label[:2] == "0x" and set(label[2:]) <= set("0123456789abcdef"))
 
 
 @given(hostname, st.sampled_from(["", "."]), st.booleans(), st.integers(1, 65535))
@@ -89,6 +99,30 @@ def test_spellings_of_a_host_normalise_alike(host: str, dot: str, upper: bool, p
     assert normalise_host(spelled) == normalise_host(host)
     assert normalise_host(f"{spelled}:{port}") == normalise_host(host)
     assert normalise_host(f"u:p@{spelled}") == normalise_host(host)
+
+
+# Near-plain names: the shortcut's edges (case, dots, 63/64-octet labels, `xn--`, numbers).
+near_plain = st.lists(
+    st.one_of(
+        st.text(alphabet="aZ09-_x.", min_size=0, max_size=6),
+        st.sampled_from(["xn--", "XN--bcher-kva", "0x", "0x1f", "255", "a" * 63, "b" * 64]),
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
+
+
+@given(near_plain)
+def test_the_plain_name_shortcut_agrees_with_the_full_parser(raw: str) -> None:
+    try:
+        expected: str | type[BadHost] = _parse(raw)
+    except BadHost:
+        expected = BadHost
+    try:
+        got: str | type[BadHost] = _normalise.__wrapped__(raw)
+    except BadHost:
+        got = BadHost
+    assert got == expected
 
 
 @given(hostname)
