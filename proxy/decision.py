@@ -18,14 +18,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import time as dtime
 from typing import Literal, Protocol
 
-from vaccine.proxy.hosts import BadHost, is_ip, normalise_host, suffixes
+from vaccine.proxy.hosts import BadHost, host_suffixes, is_ip, normalise_host
 from vaccine.proxy.lists.terms import EMPTY_TERMS, Terms, blocked_detail
 from vaccine.proxy.paths import ASK_PATH
 from vaccine.proxy.policy.model import Profile, Window
-from vaccine.proxy.search.engines import engine_of
+from vaccine.proxy.search.engines import engine_of_normal
 
 log = logging.getLogger(__name__)
 
@@ -152,16 +153,38 @@ def decide(
     `never_decrypt` is settings.yaml's; `onboarding_host` is the set-up page's name (mitmproxy's
     `onboarding_host`), or None when the set-up page is switched off.
     """
+    return decide_noting_path(
+        facts, profile, lists, now, usage, terms,
+        never_decrypt=never_decrypt, onboarding_host=onboarding_host,
+    )[0]  # fmt: skip
+
+
+def decide_noting_path(
+    facts: Facts,
+    profile: Profile,
+    lists: ListIndex,
+    now: datetime,
+    usage: Usage = NO_USAGE,
+    terms: Terms = EMPTY_TERMS,
+    *,
+    never_decrypt: frozenset[str] = frozenset(),
+    onboarding_host: str | None = None,
+) -> tuple[Decision, bool]:
+    """`decide`, and whether the request's path beyond the ask form could change it (a URL
+    entry under one of the host's forms): what proxy.memo must know to remember the decision,
+    found by the walk the decision makes anyway."""
     stage = facts.moment
     try:
-        onboarding = _onboarding(facts, stage, onboarding_host)
+        # Each spelling normalised once, shared by every step below.
+        hosts = _normalised(facts.hosts)
+        onboarding = _onboarding(facts, stage, onboarding_host, hosts)
         if onboarding is not None:
-            return onboarding
-        rules = _decide(facts, profile, lists, now, usage, terms)
-        return treat(rules, stage, profile, never_decrypt, facts.path)
+            return onboarding, False
+        verdict, path_matters = _decide(facts, hosts, profile, lists, now, usage, terms)
+        return _treated(*verdict, stage, profile, never_decrypt, facts.path), path_matters
     except Exception:  # fail closed, and say so
         log.exception("internal error while deciding; blocking")
-        return fail_closed(stage)
+        return fail_closed(stage), True
 
 
 def fail_closed(stage: Stage) -> Decision:
@@ -181,43 +204,83 @@ def treat(
     path: str | None = None,
 ) -> Decision:
     """The rules' verdict with what happens to the connection at this stage."""
+    return _treated(
+        d.action, d.rule, d.detail, d.host, d.categories, d.inspect,
+        stage, profile, never_decrypt, path,
+    )  # fmt: skip
+
+
+#: The rules' verdict before treatment: Decision's first six fields, as a plain tuple because
+#: building a frozen dataclass costs a microsecond and a decision needs only the final one.
+_Verdict = tuple[Action, str, str, str, frozenset[str], bool]
+
+
+def _treated(
+    action: Action,
+    rule: str,
+    detail: str,
+    host: str,
+    categories: frozenset[str],
+    inspect: bool,
+    stage: Stage,
+    profile: Profile,
+    never_decrypt: frozenset[str],
+    path: str | None,
+) -> Decision:
     treatment: Treatment
     page: Page | None = None
+    blocked = action == "block"
     # Decrypting needs the device to trust our CA, and never touches banking, health, ...
-    can_intercept = profile.ca_installed and not (d.categories & never_decrypt)
+    can_intercept = profile.ca_installed and not (categories and categories & never_decrypt)
     if stage == "connect":
         # A blocked host may still be tunnelled to show the page, when the page can be shown.
-        treatment = "refuse" if d.blocked and not can_intercept else "tunnel"
+        treatment = "refuse" if blocked and not can_intercept else "tunnel"
     elif stage == "handshake":
-        if d.blocked:
+        if blocked:
             # A page needs a name to be shown for: a handshake without a usable one is closed.
-            treatment = "intercept" if can_intercept and d.rule != "bad_host" else "refuse"
+            treatment = "intercept" if can_intercept and rule != "bad_host" else "refuse"
         else:
-            treatment = "intercept" if d.inspect and can_intercept else "pass_through"
+            treatment = "intercept" if inspect and can_intercept else "pass_through"
     elif stage == "dns":
-        treatment = "refuse" if d.blocked else "rewrite" if d.rule == "safe_search" else "forward"
+        treatment = "refuse" if blocked else "rewrite" if rule == "safe_search" else "forward"
     elif stage == "tunnel":
         # What the proxy cannot look into never reaches a blocked host, and by default
         # nothing at all: a child's every connection stays decidable.
-        if not d.blocked and profile.tunnels != "allow":
+        if not blocked and profile.tunnels != "allow":
             return Decision(
-                "block", "tunnels", "neither web nor TLS (tunnels: refuse)", d.host,
-                d.categories, treatment="refuse",
+                "block", "tunnels", "neither web nor TLS (tunnels: refuse)", host,
+                categories, treatment="refuse",
             )  # fmt: skip
-        treatment = "refuse" if d.blocked else "pass_through"
+        treatment = "refuse" if blocked else "pass_through"
     elif path is not None and path.split("?", 1)[0] == ASK_PATH:
         treatment = "ask"  # the proxy's own form; never forwarded, whatever the rules say
-    elif d.blocked:
-        treatment, page = "page", _PAGES.get(d.rule, "block")
-    elif d.rule == "safe_search":
+    elif blocked:
+        treatment, page = "page", _PAGES.get(rule, "block")
+    elif rule == "safe_search":
         treatment = "rewrite"
     else:
         treatment = "forward"
-    # Built directly: dataclasses.replace costs twice as much, on every decision.
-    return Decision(d.action, d.rule, d.detail, d.host, d.categories, d.inspect, treatment, page)
+    return Decision(action, rule, detail, host, categories, inspect, treatment, page)
 
 
-def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Decision | None:
+def _normalised(raws: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The distinct normalised forms of the host, in order; None when one is not a host."""
+    out: list[str] = []
+    for raw in raws:
+        if raw is None or raw == "":
+            continue
+        try:
+            host = normalise_host(raw)
+        except BadHost:
+            return None
+        if host not in out:
+            out.append(host)
+    return tuple(out)
+
+
+def _onboarding(
+    facts: Facts, stage: Stage, onboarding_host: str | None, hosts: tuple[str, ...] | None
+) -> Decision | None:
     """The set-up page (installing the CA) is always reachable, but only by its own name: a
     handshake naming it beside another host (CONNECT mitm.it, SNI of a blocked site) and any
     other spelling of it in a request (`MITM.IT.`, which mitmproxy's app would not answer and
@@ -230,15 +293,9 @@ def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Deci
             return None
         treatment: Treatment = "onboarding"
     else:
-        named = [h for h in facts.hosts if h]
-        if not named:
+        # Every named form is the set-up page's (an unusable one is decided like any host).
+        if hosts != (onboarding_host,):
             return None
-        for h in named:
-            try:
-                if normalise_host(h) != onboarding_host:
-                    return None
-            except BadHost:
-                return None
         treatment = "tunnel" if stage == "connect" else "intercept"
     return Decision(
         "allow", "onboarding", "the set-up page is always reachable", onboarding_host,
@@ -246,27 +303,39 @@ def _onboarding(facts: Facts, stage: Stage, onboarding_host: str | None) -> Deci
     )  # fmt: skip
 
 
+_BAD_SNI: _Verdict = (
+    "block", "bad_host", "the TLS server name is not a usable host name", "", frozenset(), False
+)  # fmt: skip
+_BAD_HOST: _Verdict = ("block", "bad_host", "the host name is not valid", "", frozenset(), False)
+_NO_HOST: _Verdict = ("block", "no_host", "no host name in the request", "", frozenset(), False)
+
+
 def _decide(
-    facts: Facts, profile: Profile, lists: ListIndex, now: datetime, usage: Usage, terms: Terms
-) -> Decision:
+    facts: Facts,
+    hosts: tuple[str, ...] | None,
+    profile: Profile,
+    lists: ListIndex,
+    now: datetime,
+    usage: Usage,
+    terms: Terms,
+) -> tuple[_Verdict, bool]:
     if facts.bad_sni:
-        return Decision("block", "bad_host", "the TLS server name is not a usable host name")
-    decisions: list[Decision] = []
-    seen: set[str] = set()
-    for raw in facts.hosts:
-        if raw is None or raw == "":
-            continue
-        try:
-            host = normalise_host(raw)
-        except BadHost:
-            return Decision("block", "bad_host", "the host name is not valid")
-        if host in seen:
-            continue
-        seen.add(host)
-        decisions.append(_decide_host(host, facts, profile, lists, now, usage, terms))
-    if not decisions:
-        return Decision("block", "no_host", "no host name in the request")
-    return strictest(decisions)
+        return _BAD_SNI, True
+    if hosts is None:
+        return _BAD_HOST, True
+    if not hosts:
+        return _NO_HOST, False
+    # The weekday and time once for every window of every form of the host.
+    clock = (now.weekday(), now.time()) if profile.schedule else (0, _MIDNIGHT)
+    if len(hosts) == 1:
+        return _decide_host(hosts[0], facts, profile, lists, now, clock, usage, terms)
+    verdicts = [_decide_host(h, facts, profile, lists, now, clock, usage, terms) for h in hosts]
+    d = strictest([Decision(*v) for v, _ in verdicts])
+    verdict: _Verdict = (d.action, d.rule, d.detail, d.host, d.categories, d.inspect)
+    return verdict, any(matters for _, matters in verdicts)
+
+
+_MIDNIGHT = dtime()
 
 
 def strictest(decisions: Sequence[Decision]) -> Decision:
@@ -296,18 +365,25 @@ def _decide_host(
     profile: Profile,
     lists: ListIndex,
     now: datetime,
+    clock: tuple[int, dtime],
     usage: Usage,
     terms: Terms,
-) -> Decision:
+) -> tuple[_Verdict, bool]:
+    """The rules for one form of the host, and whether a URL entry makes its path count."""
     path = facts.path
     cats = lists.categories(host)
+    url_rules: frozenset[str] | None = None
     if path is not None:
-        cats = cats | lists.url_categories(host, path.split("?", 1)[0])
+        url_rules = lists.url_rule_categories(host)
+        if url_rules:  # no URL entry under the host: no path can add a category
+            cats = cats | lists.url_categories(host, path.split("?", 1)[0])
+    matters = bool(url_rules)
+    sfx = host_suffixes(host)
 
-    def block(rule: str, detail: str, categories: frozenset[str] = cats) -> Decision:
+    def block(rule: str, detail: str, categories: frozenset[str] = cats) -> tuple[_Verdict, bool]:
         # A blocked host is always worth decrypting, when the device allows it: it is the only
         # way to show the child a page instead of a connection error.
-        return Decision("block", rule, detail, host, categories, inspect=True)
+        return ("block", rule, detail, host, categories, True), matters
 
     # 1. A parent's approval for a while (15 minutes, an hour, today) still in force. An
     # "always" approval is an allow.domains entry the file may not hold yet (the proxy reloads
@@ -315,20 +391,22 @@ def _decide_host(
     # open now and close again at the reload. Schedule windows the parent chose to include
     # name it in their own `allow` (proxy.policy.windows).
     always: str | None = None
-    for suffix in suffixes(host) if usage.approvals else ():
-        if suffix in usage.approvals:
-            until = usage.approvals[suffix]
+    approvals = usage.approvals
+    for suffix in sfx if approvals else ():
+        if suffix in approvals:
+            until = approvals[suffix]
             if until is None:
                 always = always or suffix  # the most specific comes first
             elif until > now:
                 detail = f"approved by a parent (until {until:%H:%M})"
-                return Decision("allow", "approval", detail, host, cats)
+                return ("allow", "approval", detail, host, cats, False), matters
 
     # 2. A schedule window active now.
+    today, t = clock
     for window in profile.schedule:
-        if not window_active(window, now):
+        if not _active(window, today, t):
             continue
-        if any(s in window.allow for s in suffixes(host)):
+        if any(s in window.allow for s in sfx):
             continue
         if window.block_everything:
             return block("schedule", f"schedule.{window.name}: everything")
@@ -338,19 +416,18 @@ def _decide_host(
 
     # 3. The most specific allow/block domain entry (a tie blocks); an "always" approval
     # counts as an allow entry.
-    match = profile.domain_rules.match(host)
+    match = profile.domain_rules.match_suffixes(sfx)
     if always is not None and (
         match is None or len(always) > len(match[1]) or match == ("allow", always)
     ):
         detail = "approved by a parent (always)"
-        return Decision("allow", "approval", detail, host, cats, _inspect(profile))
+        return ("allow", "approval", detail, host, cats, _inspect(profile)), matters
     if match is not None:
         verdict, entry = match
         if verdict == "block":
             return block("block.domains", f"block.domains: {entry}")
-        return Decision(
-            "allow", "allow.domains", f"allow.domains: {entry}", host, cats, _inspect(profile)
-        )
+        detail = f"allow.domains: {entry}"
+        return ("allow", "allow.domains", detail, host, cats, _inspect(profile)), matters
 
     # An address is not a name any list can vouch for: only an explicit allow lets it through.
     if is_ip(host):
@@ -362,13 +439,14 @@ def _decide_host(
         return block("block.categories", f"block.categories: {', '.join(sorted(hit))}", hit)
 
     # 5. A daily limit used up.
-    for category in sorted(cats):
-        limit = profile.limits.get(category)
+    limits = profile.limits
+    for category in sorted(cats) if limits else ():
+        limit = limits.get(category)
         if limit is not None and usage.minutes_today.get(category, 0) >= limit:
             return block("limits", f"limits.{category}: {limit} min used up", frozenset({category}))
 
     # 6. A search whose words fall in the profile's search_terms categories.
-    engine = engine_of(host) if (profile.safe_search or profile.search_terms) else None
+    engine = engine_of_normal(host) if (profile.safe_search or profile.search_terms) else None
     if engine is not None and facts.search and profile.search_terms:
         term_category = terms.match(facts.search, profile.search_terms)
         if term_category is not None:  # the category only: the words are never kept
@@ -380,11 +458,15 @@ def _decide_host(
     # or rewritten, or a URL entry of a blocked category under this host (the path decides).
     if engine is not None:
         if profile.safe_search:
-            return Decision("allow", "safe_search", f"safe_search: strict ({engine})", host,
-                            cats, inspect=True)  # fmt: skip
-        return Decision("allow", "default", "no rule blocks it", host, cats, inspect=True)
-    inspect = _inspect(profile) or bool(lists.url_rule_categories(host) & profile.block_categories)
-    return Decision("allow", "default", "no rule blocks it", host, cats, inspect)
+            detail = f"safe_search: strict ({engine})"
+            return ("allow", "safe_search", detail, host, cats, True), matters
+        return ("allow", "default", "no rule blocks it", host, cats, True), matters
+    inspect = _inspect(profile)
+    if not inspect:
+        if url_rules is None:
+            url_rules = lists.url_rule_categories(host)
+        inspect = bool(url_rules and url_rules & profile.block_categories)
+    return ("allow", "default", "no rule blocks it", host, cats, inspect), matters
 
 
 def _inspect(profile: Profile) -> bool:
@@ -397,11 +479,13 @@ def window_active(window: Window, now: datetime) -> bool:
     `days` are the days a window starts on: a window from 20:30 to 07:00 on Sunday is still in
     force at 06:59 on Monday. Times are wall-clock, so a daylight-saving change moves nothing.
     """
-    t = now.time()
-    today = now.weekday()
+    return _active(window, now.weekday(), now.time())
+
+
+def _active(window: Window, today: int, t: dtime) -> bool:
     if window.start < window.end:
         return today in window.days and window.start <= t < window.end
-    yesterday = (now - timedelta(days=1)).weekday()
+    # The day before today, as `(now - 1 day).weekday()` without building a datetime.
     return (today in window.days and t >= window.start) or (
-        yesterday in window.days and t < window.end
+        (today - 1) % 7 in window.days and t < window.end
     )

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from vaccine.proxy.decision import NO_USAGE, Decision, Facts, Usage, decide, fail_closed, treat
+from vaccine.proxy.decision import (
+    NO_USAGE,
+    Decision,
+    Facts,
+    Usage,
+    decide_noting_path,
+    fail_closed,
+    treat,
+)
 from vaccine.proxy.errors import Problem, ProblemsError
 from vaccine.proxy.lists import hashed
 from vaccine.proxy.lists.hashed import HashedLists, load_hashed
@@ -45,7 +53,7 @@ class Household:
     memo: DecisionMemo = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "memo", DecisionMemo(self.lists))
+        object.__setattr__(self, "memo", DecisionMemo())
 
     def decide(
         self,
@@ -69,8 +77,8 @@ class Household:
             if hit is not None:
                 return treat(hit, facts.moment, profile, never_decrypt, facts.path)
 
-        def compute() -> Decision:
-            return decide(
+        def compute() -> tuple[Decision, bool]:
+            return decide_noting_path(
                 facts, profile, self.lists, now, usage, self.terms,
                 never_decrypt=never_decrypt, onboarding_host=onboarding_host,
             )  # fmt: skip

@@ -10,7 +10,8 @@ Everything `decide` reads is either in the key or bounded by the minute:
 - the clock: schedule windows start and end on whole minutes, and the memo is emptied when the
   minute changes. An approval that ends within the current minute is the one exception: while
   one does, its profile is decided afresh;
-- approvals: the approvals object of the profile (replaced whole when a parent decides);
+- approvals: the approvals object of the profile (replaced whole when a parent decides), or
+  none at all;
 - daily limits: which of the profile's limited categories are used up, not the minutes.
 
 Never remembered: a request carrying a search (its words are checked every time), a failure,
@@ -22,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from vaccine.proxy.decision import Decision, Facts, ListIndex, Usage
-from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.decision import Decision, Facts, Usage
 from vaccine.proxy.paths import ASK_PATH
 from vaccine.proxy.policy.model import Profile
 
@@ -42,8 +42,7 @@ def _minute(t: datetime) -> Minute:
 
 
 class DecisionMemo:
-    def __init__(self, lists: ListIndex) -> None:
-        self.lists = lists
+    def __init__(self) -> None:
         self._minute: Minute | None = None
         self._entries: dict[tuple[object, ...], tuple[object, ...]] = {}
         self.hits = self.misses = 0
@@ -55,10 +54,12 @@ class DecisionMemo:
         now: datetime,
         usage: Usage,
         onboarding_host: str | None,
-        compute: Callable[[], Decision],
+        compute: Callable[[], tuple[Decision, bool]],
     ) -> Decision:
+        """The decision `compute()` would make now; `compute` returns it with whether the path
+        beyond the ask form could change it (proxy.decision.decide_noting_path)."""
         if facts.search is not None:  # a search's words are checked every time, never kept
-            return compute()
+            return compute()[0]
         minute = (now.year, now.month, now.day, now.hour, now.minute)
         entries = self._entries
         if minute != self._minute:
@@ -66,7 +67,7 @@ class DecisionMemo:
             self._minute = minute
         approvals = usage.approvals
         if approvals and _ends_within(approvals.values(), minute, now):
-            return compute()
+            return compute()[0]
         limits = profile.limits
         used_up: tuple[str, ...] = ()
         if limits and usage.minutes_today:
@@ -75,41 +76,28 @@ class DecisionMemo:
         path = facts.path
         # none, a path, or the ask form's (answered by the proxy whatever the host)
         kind = 0 if path is None else 2 if _is_ask(path) else 1
-        key = (id(profile), facts.hosts, facts.stage, kind, facts.search, facts.app_host,
-               facts.bad_sni, onboarding_host, id(approvals), used_up)  # fmt: skip
+        # No approvals is one state whatever empty mapping carries it (the proxy builds a new
+        # `{}` whenever minutes are counted): keyed by identity, it would never hit again.
+        key = (id(profile), facts.hosts, facts.stage, kind, facts.app_host, facts.bad_sni,
+               onboarding_host, id(approvals) if approvals else 0, used_up)  # fmt: skip
         hit = entries.get(key)
         if (
             hit is not None
             and hit[0] is profile
-            and hit[1] is approvals
+            and (hit[1] is approvals or not approvals)
             and (not hit[3] or hit[4] == path)
         ):
             self.hits += 1
             return hit[2]  # type: ignore[return-value]
         self.misses += 1
-        decision = compute()
+        decision, path_matters = compute()
         if decision.rule in _NOT_KEPT or (path is not None and len(path) > MAX_PATH):
             return decision
         if len(entries) >= MAX_ENTRIES:
             entries.clear()
         # The objects are kept in the entry, so their ids in the key cannot be reused.
-        entries[key] = (profile, approvals, decision, self._path_matters(facts), path)
+        entries[key] = (profile, approvals or None, decision, path_matters, path)
         return decision
-
-    def _path_matters(self, facts: Facts) -> bool:
-        path = facts.path
-        if path is None:
-            return False
-        for raw in facts.hosts:
-            if not raw:
-                continue
-            try:
-                host = normalise_host(raw)
-            except BadHost:
-                return True
-            if self.lists.url_rule_categories(host):
-                return True
-        return False
 
 
 def _is_ask(path: str) -> bool:

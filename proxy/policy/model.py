@@ -69,8 +69,15 @@ class DomainRules:
 
     def match(self, host: str) -> tuple[Literal["allow", "block"], str] | None:
         """The most specific entry covering `host` (an entry covers its sub-domains)."""
-        for suffix in suffixes(host):
-            verdict = self.rules.get(suffix)
+        return self.match_suffixes(tuple(suffixes(host)))
+
+    def match_suffixes(
+        self, suffixes: tuple[str, ...]
+    ) -> tuple[Literal["allow", "block"], str] | None:
+        """`match` over the host's suffixes already walked (proxy.hosts.host_suffixes)."""
+        rules = self.rules
+        for suffix in suffixes:
+            verdict = rules.get(suffix)
             if verdict is not None:
                 return verdict, suffix
         return None

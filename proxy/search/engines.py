@@ -91,6 +91,14 @@ def engine_of(host: str) -> Engine | None:
     return None
 
 
+def engine_of_normal(host: str) -> Engine | None:
+    """`engine_of` for a host already normalised: most hosts carry no engine's label and are
+    settled here, without filling the cache with every host ever seen."""
+    if _LABELS.isdisjoint(host.split(".")) and host not in _EXACT:
+        return None
+    return engine_of(host)
+
+
 def is_search_host(host: str) -> bool:
     return engine_of(host) is not None
 

@@ -108,7 +108,9 @@ PATHS = [None, "/", "/adult/x", "/search?q=cats", ASK_PATH]
                           MONDAY.replace(hour=6, minute=58) + timedelta(days=1)]),
     steps=st.lists(
         st.tuples(
-            st.sampled_from(HOSTS),
+            # one form of the host, or two (an SNI and a Host header that differ)
+            st.one_of(st.sampled_from(HOSTS).map(lambda h: (h,)),
+                      st.tuples(st.sampled_from(HOSTS), st.sampled_from(HOSTS))),
             st.sampled_from(PATHS),  # (shrinks towards the first host, path and stage)
             st.sampled_from([None, "request", "connect", "handshake", "tunnel"]),
             st.integers(0, 240),  # seconds from the base, in order
@@ -123,17 +125,57 @@ def test_remembered_decisions_equal_fresh_ones(
     home: Household, base: datetime, steps: list
 ) -> None:
     home.memo._entries.clear()
-    approvals: dict[object, Usage] = {}
-    for host, path, stage, second, games, approval in sorted(steps, key=lambda s: s[3]):
+    approvals: dict[object, dict[str, datetime | None]] = {}
+    for hosts, path, stage, second, games, approval in sorted(steps, key=lambda s: s[3]):
         now = base + timedelta(seconds=second)
+        # As proxy.addons.shared builds it: the minutes afresh at each call, the approvals
+        # object the poller last swapped in (or a new empty one), one object per approval.
+        minutes = {"games": games} if games is not None else {}
         if approval is None:
-            usage = Usage(minutes_today={"games": games} if games is not None else {})
+            usage = Usage(approvals={}, minutes_today=minutes)
         else:
             until = None if approval == "always" else base + timedelta(seconds=approval)
-            # one approvals object per approval, as the poller replaces it whole
-            usage = approvals.setdefault((approval, until), Usage(approvals={"tiktok.com": until}))
-        facts = Facts((host,), path, stage=stage)
-        assert memo(home, facts, now, usage) == fresh(home, facts, now, usage), (host, path, now)
+            in_force = approvals.setdefault((approval, until), {"tiktok.com": until})
+            usage = Usage(approvals=in_force, minutes_today=minutes)
+        facts = Facts(hosts, path, stage=stage)
+        assert memo(home, facts, now, usage) == fresh(home, facts, now, usage), (hosts, path, now)
+
+
+MIXED = ["mixed.example", "www.mixed.example", "wikipedia.org"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(MIXED).map(lambda h: (h,)),
+                      st.tuples(st.sampled_from(MIXED), st.sampled_from(MIXED))),
+            st.sampled_from([None, "/", "/adult/x", "/adult/y?z=1", "/news", ASK_PATH]),
+            st.sampled_from([None, "request", "connect"]),
+        ),
+        min_size=2,
+        max_size=20,
+    )
+)  # fmt: skip
+def test_a_path_under_a_url_entry_is_never_answered_for_another(
+    home: Household, steps: list
+) -> None:
+    """Where only the path decides (a URL entry under any form of the host), the memo must
+    tell paths apart; everywhere else it may answer any path alike."""
+    home.memo._entries.clear()
+    now = MONDAY.replace(hour=12)
+    for hosts, path, stage in steps:
+        facts = Facts(hosts, path, stage=stage)
+        assert memo(home, facts, now) == fresh(home, facts, now), (hosts, path, stage)
+
+
+def test_no_approvals_is_one_state_whatever_object_says_so(home: Household) -> None:
+    facts, now = Facts(("wikipedia.org",), "/"), MONDAY.replace(hour=12)
+    first = memo(home, facts, now, Usage(approvals={}, minutes_today={"games": 5}))
+    again = memo(home, facts, now, Usage(approvals={}, minutes_today={"games": 6}))
+    assert again is first
+    approved = Usage(approvals={"wikipedia.org": None}, minutes_today={"games": 6})
+    assert memo(home, facts, now, approved).rule == "approval"
 
 
 def test_what_must_not_stay_in_memory_is_never_kept(home: Household) -> None:
