@@ -65,7 +65,9 @@ class ListIndex(Protocol):
 
     def categories(self, host: str) -> frozenset[str]: ...
     def url_categories(self, host: str, path: str) -> frozenset[str]: ...
-    def url_rule_categories(self, host: str) -> frozenset[str]: ...
+    def url_rule_categories(
+        self, host: str, suffixes: tuple[str, ...] | None = None
+    ) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,18 @@ def _treated(
         treatment = "rewrite"
     else:
         treatment = "forward"
-    return Decision(action, rule, detail, host, categories, inspect, treatment, page)
+    # Decision's own __init__ sets each field through object.__setattr__ (it is frozen):
+    # twice the cost of handing it its fields at once, on every decision.
+    d = _new(Decision)
+    _set(d, "__dict__", {
+        "action": action, "rule": rule, "detail": detail, "host": host,
+        "categories": categories, "inspect": inspect, "treatment": treatment, "page": page,
+    })  # fmt: skip
+    return d
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _normalised(raws: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -372,13 +385,13 @@ def _decide_host(
     """The rules for one form of the host, and whether a URL entry makes its path count."""
     path = facts.path
     cats = lists.categories(host)
+    sfx = host_suffixes(host)
     url_rules: frozenset[str] | None = None
     if path is not None:
-        url_rules = lists.url_rule_categories(host)
+        url_rules = lists.url_rule_categories(host, sfx)
         if url_rules:  # no URL entry under the host: no path can add a category
             cats = cats | lists.url_categories(host, path.split("?", 1)[0])
     matters = bool(url_rules)
-    sfx = host_suffixes(host)
 
     def block(rule: str, detail: str, categories: frozenset[str] = cats) -> tuple[_Verdict, bool]:
         # A blocked host is always worth decrypting, when the device allows it: it is the only
@@ -464,7 +477,7 @@ def _decide_host(
     inspect = _inspect(profile)
     if not inspect:
         if url_rules is None:
-            url_rules = lists.url_rule_categories(host)
+            url_rules = lists.url_rule_categories(host, sfx)
         inspect = bool(url_rules and url_rules & profile.block_categories)
     return ("allow", "default", "no rule blocks it", host, cats, inspect), matters
 

@@ -398,12 +398,32 @@ class Lists:
                         m |= pm
         return _names(m)
 
-    def url_rule_categories(self, host: str) -> frozenset[str]:
-        """Categories with a URL entry under a host covering `host`: only the path decides."""
+    def url_rule_categories(
+        self, host: str, suffixes: tuple[str, ...] | None = None
+    ) -> frozenset[str]:
+        """Categories with a URL entry under a host covering `host`: only the path decides.
+        `suffixes` is proxy.hosts.host_suffixes(host) when the caller has walked it already."""
         if not self._any_urls:
             return _names(0)
         big, local = self._url_any
-        return _names(_or(big.get(s, 0) | local.get(s, 0) for s in _walk(host)))
+        # No generator, no second walk: asked of nearly every allowed host.
+        if _is_address(host):
+            return _names(big.get(host, 0) | local.get(host, 0))
+        m = 0
+        if suffixes is not None:
+            for suffix in suffixes[:-1]:  # never the bare top-level label
+                m |= big.get(suffix, 0)
+                if local:
+                    m |= local.get(suffix, 0)
+            return _names(m)
+        dot = host.find(".")
+        while dot >= 0:
+            m |= big.get(host, 0)
+            if local:
+                m |= local.get(host, 0)
+            host = host[dot + 1 :]
+            dot = host.find(".")
+        return _names(m)
 
     def stats(self) -> dict[str, int]:
         """Entries per category (every product category, zeros included)."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import datetime, time
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from vaccine.proxy.decision import (
     NO_USAGE,
     Decision,
     Facts,
+    Stage,
     Usage,
     decide,
     strictest,
@@ -46,7 +47,10 @@ class FakeLists:
                 out |= cats
         return frozenset(out)
 
-    def url_rule_categories(self, host: str) -> frozenset[str]:
+    def url_rule_categories(
+        self, host: str, walked: tuple[str, ...] | None = None
+    ) -> frozenset[str]:
+        assert walked is None or walked == tuple(suffixes(host))
         hosts = set(suffixes(host))
         return frozenset(c for (h, _), cats in self.urls.items() if h in hosts for c in cats)
 
@@ -369,3 +373,19 @@ def test_a_dns_lookup_is_refused_rewritten_or_forwarded(
 ) -> None:
     d = decide(Facts((host,), stage="dns"), profile(**kw), LISTS, NOON, onboarding_host="mitm.it")
     assert (d.treatment, d.rule, d.page) == (treatment, rule, None)
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "stage"),
+    [("example.com", None, "handshake"), ("adultsite.com", "/", None), ("x.games.com", "/", "dns")],
+)
+def test_a_decision_is_a_whole_decision(host: str, path: str | None, stage: Stage | None) -> None:
+    """Built without Decision's __init__ (for speed): every field is there, and it is equal,
+    hashes and replaces like one built the ordinary way."""
+    d = decide(Facts((host,), path, stage=stage), profile(), LISTS, NOON)
+    assert set(vars(d)) == {f.name for f in fields(Decision)}
+    twin = Decision(**{f.name: getattr(d, f.name) for f in fields(Decision)})
+    assert d == twin and hash(d) == hash(twin)
+    assert replace(d, rule="x").rule == "x"
+    with pytest.raises(FrozenInstanceError):
+        d.rule = "x"  # type: ignore[misc]

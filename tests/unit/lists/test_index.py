@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaccine.proxy.errors import ProblemsError
-from vaccine.proxy.hosts import suffixes
+from vaccine.proxy.hosts import host_suffixes, suffixes
 from vaccine.proxy.lists import index as lists
 from vaccine.proxy.lists.index import Lists, compile_index, load_lists
 from vaccine.proxy.lists.layout import INDEX_FILE, LOCAL_INDEX_FILE, UT1_NAMES, list_files
@@ -187,6 +187,14 @@ def test_url_rule_categories_say_when_only_the_path_decides(with_urls: Lists) ->
     assert with_urls.url_rule_categories("m.quora.example") == {"adult", "proxy_bypass"}
     assert with_urls.url_rule_categories("shop.example") == {"drugs"}
     assert with_urls.url_rule_categories("other.example") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "host", ["quora.example", "a.b.m.quora.example", "shop.example", "example", "10.0.0.1", "::1"]
+)
+def test_url_rules_over_a_walk_already_made_are_the_same(with_urls: Lists, host: str) -> None:
+    walked = with_urls.url_rule_categories(host, host_suffixes(host))
+    assert walked == with_urls.url_rule_categories(host)
     assert with_urls.categories("quora.example") == frozenset()  # a URL entry is not a domain
 
 
