@@ -141,6 +141,36 @@ def test_lookups_agree_with_the_definition(
             assert entries[entry] in found.categories(host)
 
 
+def test_a_big_local_folder_is_searched_like_the_downloaded_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """local/ is a dict when small, a packed table beside the big one when not: one answer."""
+    folder = write(
+        tmp_path,
+        {
+            "adult.txt": "adult.example\nboth.example\n",
+            "local/games.txt": "games.example\nboth.example\nsub.adult.example\n10.1.2.3\n",
+        },
+    )
+    hosts = ["www.games.example", "both.example", "x.sub.adult.example", "adult.example",
+             "10.1.2.3", "10.1.2.4", "other.example", "example"]  # fmt: skip
+    small = load_lists(folder)
+    expected = {h: small.categories(h) for h in hosts}
+    assert expected["x.sub.adult.example"] == {"adult", "games"}
+    assert expected["10.1.2.3"] == {"games"} and not expected["10.1.2.4"]
+    monkeypatch.setattr(lists, "SMALL", 0)
+    big = Lists(*_parts(folder))
+    assert {h: big.categories(h) for h in hosts} == expected
+
+
+def _parts(folder: Path) -> tuple[Any, Any, list[Any], list[Path]]:
+    found = load_lists(folder)  # the parts it keeps for the folder, reused as they are
+    big, local = (
+        lists._MEMO[(os.path.realpath(folder), f)][1] for f in (INDEX_FILE, LOCAL_INDEX_FILE)
+    )
+    return big, local, [], found.files
+
+
 # --- URL entries ------------------------------------------------------------------------------
 
 
