@@ -278,6 +278,11 @@ _set = object.__setattr__
 
 def _normalised(raws: tuple[str, ...]) -> tuple[str, ...] | None:
     """The distinct normalised forms of the host, in order; None when one is not a host."""
+    if len(raws) == 1 and raws[0]:  # the common case: a CONNECT, an SNI, a DNS name
+        try:
+            return (normalise_host(raws[0]),)
+        except BadHost:
+            return None
     out: list[str] = []
     for raw in raws:
         if raw is None or raw == "":
@@ -392,11 +397,8 @@ def _decide_host(
         if url_rules:  # no URL entry under the host: no path can add a category
             cats = cats | lists.url_categories(host, path.split("?", 1)[0])
     matters = bool(url_rules)
-
-    def block(rule: str, detail: str, categories: frozenset[str] = cats) -> tuple[_Verdict, bool]:
-        # A blocked host is always worth decrypting, when the device allows it: it is the only
-        # way to show the child a page instead of a connection error.
-        return ("block", rule, detail, host, categories, True), matters
+    # A blocked verdict always asks for decryption, when the device allows it: it is the only
+    # way to show the child a page instead of a connection error.
 
     # 1. A parent's approval for a while (15 minutes, an hour, today) still in force. An
     # "always" approval is an allow.domains entry the file may not hold yet (the proxy reloads
@@ -422,10 +424,12 @@ def _decide_host(
         if any(s in window.allow for s in sfx):
             continue
         if window.block_everything:
-            return block("schedule", f"schedule.{window.name}: everything")
+            detail = f"schedule.{window.name}: everything"
+            return ("block", "schedule", detail, host, cats, True), matters
         hit = cats & window.categories
         if hit:
-            return block("schedule", f"schedule.{window.name}: {', '.join(sorted(hit))}", hit)
+            detail = f"schedule.{window.name}: {', '.join(sorted(hit))}"
+            return ("block", "schedule", detail, host, hit, True), matters
 
     # 3. The most specific allow/block domain entry (a tie blocks); an "always" approval
     # counts as an allow entry.
@@ -438,33 +442,43 @@ def _decide_host(
     if match is not None:
         verdict, entry = match
         if verdict == "block":
-            return block("block.domains", f"block.domains: {entry}")
+            return ("block", "block.domains", f"block.domains: {entry}", host, cats, True), matters
         detail = f"allow.domains: {entry}"
         return ("allow", "allow.domains", detail, host, cats, _inspect(profile)), matters
 
     # An address is not a name any list can vouch for: only an explicit allow lets it through.
-    if is_ip(host):
-        return block("ip_literal", "an IP address instead of a site name")
+    if len(sfx) == 1 and is_ip(host):
+        detail = "an IP address instead of a site name"
+        return ("block", "ip_literal", detail, host, cats, True), matters
 
     # 4. A category of the host is blocked.
     hit = cats & profile.block_categories
     if hit:
-        return block("block.categories", f"block.categories: {', '.join(sorted(hit))}", hit)
+        detail = f"block.categories: {', '.join(sorted(hit))}"
+        return ("block", "block.categories", detail, host, hit, True), matters
 
     # 5. A daily limit used up.
     limits = profile.limits
-    for category in sorted(cats) if limits else ():
+    for category in sorted(cats) if limits and cats else ():
         limit = limits.get(category)
         if limit is not None and usage.minutes_today.get(category, 0) >= limit:
-            return block("limits", f"limits.{category}: {limit} min used up", frozenset({category}))
+            detail = f"limits.{category}: {limit} min used up"
+            return ("block", "limits", detail, host, frozenset({category}), True), matters
 
     # 6. A search whose words fall in the profile's search_terms categories.
     engine = engine_of_normal(host) if (profile.safe_search or profile.search_terms) else None
     if engine is not None and facts.search and profile.search_terms:
         term_category = terms.match(facts.search, profile.search_terms)
         if term_category is not None:  # the category only: the words are never kept
-            hit = frozenset({term_category})
-            return block("search_terms", blocked_detail(term_category), hit)
+            detail = blocked_detail(term_category)
+            return (
+                "block",
+                "search_terms",
+                detail,
+                host,
+                frozenset({term_category}),
+                True,
+            ), matters
 
     # 7. Allowed; a search engine's safe mode is forced. Decrypt only when the decision must
     # look inside: the profile asks for everything, a search engine whose searches are checked
