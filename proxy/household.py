@@ -52,8 +52,12 @@ class Household:
     #: decisions of the current minute (a reload makes a new household, and a new memo)
     memo: DecisionMemo = field(init=False, compare=False, repr=False)
 
+    #: any hashed list at all (asked twice a decision: HashedLists.__bool__ is a Python call)
+    _abuse_on: bool = field(init=False, compare=False, repr=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "memo", DecisionMemo())
+        object.__setattr__(self, "_abuse_on", bool(self.abuse))
 
     def decide(
         self,
@@ -68,8 +72,9 @@ class Household:
         `never_decrypt`, hashed lists): the one call the proxy and `vaccine explain` make. A
         request decided earlier in the same minute is remembered (see proxy/memo.py); a hashed
         list is checked before, never remembered, as its path entries make every path count."""
-        never_decrypt = self.policies.settings.never_decrypt
-        if self.abuse:
+        abuse_on = self._abuse_on
+        if abuse_on:
+            never_decrypt = self.policies.settings.never_decrypt
             try:
                 hit = _known_abuse(self.abuse, facts)
             except Exception:  # fail closed, as decide() does
@@ -77,23 +82,33 @@ class Household:
             if hit is not None:
                 return treat(hit, facts.moment, profile, never_decrypt, facts.path)
 
-        def compute() -> tuple[Decision, bool]:
-            return decide_noting_path(
-                facts, profile, self.lists, now, usage, self.terms,
-                never_decrypt=never_decrypt, onboarding_host=onboarding_host,
-            )  # fmt: skip
-
-        d = self.memo.decide(facts, profile, now, usage, onboarding_host, compute)
+        d = self.memo.decide(facts, profile, now, usage, onboarding_host, self._compute)
         # A host with hashed path entries: its requests must be seen to be checked.
         if (
-            d.treatment == "pass_through"
-            and self.abuse
+            abuse_on
+            and d.treatment == "pass_through"
             and facts.moment == "handshake"
             and any(self.abuse.needs_inspection(h) for h in hashed.candidates(facts.hosts))
         ):
             inspected = Decision(d.action, d.rule, d.detail, d.host, d.categories, True)
+            never_decrypt = self.policies.settings.never_decrypt
             return treat(inspected, "handshake", profile, never_decrypt, facts.path)
         return d
+
+    def _compute(
+        self,
+        facts: Facts,
+        profile: Profile,
+        now: datetime,
+        usage: Usage,
+        onboarding_host: str | None,
+    ) -> tuple[Decision, bool]:
+        # A method, not a closure: a closure made every argument of decide() a cell, on
+        # every call, hit or miss.
+        return decide_noting_path(
+            facts, profile, self.lists, now, usage, self.terms,
+            never_decrypt=self.policies.settings.never_decrypt, onboarding_host=onboarding_host,
+        )  # fmt: skip
 
 
 def _known_abuse(abuse: HashedLists, facts: Facts) -> Decision | None:

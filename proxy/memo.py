@@ -35,6 +35,7 @@ MAX_PATH = 2048  # longer paths are decided afresh: an entry must stay small
 _NOT_KEPT = frozenset({"error", "bad_host", "no_host"})
 
 Minute = tuple[int, int, int, int, int]
+Compute = Callable[[Facts, Profile, datetime, Usage, str | None], tuple[Decision, bool]]
 
 
 def _minute(t: datetime) -> Minute:
@@ -54,12 +55,13 @@ class DecisionMemo:
         now: datetime,
         usage: Usage,
         onboarding_host: str | None,
-        compute: Callable[[], tuple[Decision, bool]],
+        compute: Compute,
     ) -> Decision:
-        """The decision `compute()` would make now; `compute` returns it with whether the path
-        beyond the ask form could change it (proxy.decision.decide_noting_path)."""
+        """The decision `compute` would make now, given these same arguments; it returns it
+        with whether the path beyond the ask form could change it
+        (proxy.decision.decide_noting_path)."""
         if facts.search is not None:  # a search's words are checked every time, never kept
-            return compute()[0]
+            return compute(facts, profile, now, usage, onboarding_host)[0]
         minute = (now.year, now.month, now.day, now.hour, now.minute)
         entries = self._entries
         if minute != self._minute:
@@ -67,7 +69,7 @@ class DecisionMemo:
             self._minute = minute
         approvals = usage.approvals
         if approvals and _ends_within(approvals.values(), minute, now):
-            return compute()[0]
+            return compute(facts, profile, now, usage, onboarding_host)[0]
         limits = profile.limits
         used_up: tuple[str, ...] = ()
         if limits and usage.minutes_today:
@@ -90,7 +92,7 @@ class DecisionMemo:
             self.hits += 1
             return hit[2]  # type: ignore[return-value]
         self.misses += 1
-        decision, path_matters = compute()
+        decision, path_matters = compute(facts, profile, now, usage, onboarding_host)
         if decision.rule in _NOT_KEPT or (path is not None and len(path) > MAX_PATH):
             return decision
         if len(entries) >= MAX_ENTRIES:
