@@ -51,20 +51,24 @@ def normalise_host(raw: str) -> str:
         raise BadHost(f"not a host: {raw!r}")
     if len(raw) > MAX_RAW:
         raise BadHost(f"host too long ({len(raw)} characters)")
-    return _normalise(raw)
+    # A plain name costs less to normalise than to look up and keep in a cache of 16,384
+    # (a new host evicts an old one: twice the shortcut's cost, on every host never seen).
+    plain = _plain(raw)
+    return plain if plain is not None else _normalise(raw)
 
 
-@functools.lru_cache(maxsize=HOST_CACHE)
-def _normalise(raw: str) -> str:
-    if _PLAIN.fullmatch(raw) is not None:
-        h = raw.lower()
-        if h[-1] == ".":
-            h = h[:-1]
-        last = h[h.rfind(".") + 1 :]
-        # Punycode is checked, a name ending in a number is an address: the full path's job.
-        if len(h) <= 253 and "xn--" not in h and not last.isdigit() and last[:2] != "0x":
-            return h
-    return _parse(raw)
+def _plain(raw: str) -> str | None:
+    """The common case's shortcut, or None for the full parser."""
+    if _PLAIN.fullmatch(raw) is None:
+        return None
+    h = raw.lower()
+    if h[-1] == ".":
+        h = h[:-1]
+    last = h[h.rfind(".") + 1 :]
+    # Punycode is checked, a name ending in a number is an address: the full parser's job.
+    if len(h) > 253 or "xn--" in h or last.isdigit() or last[:2] == "0x":
+        return None
+    return h
 
 
 def _parse(raw: str) -> str:
@@ -98,6 +102,9 @@ def _parse(raw: str) -> str:
     if len(h) > 253 or max(map(len, labels)) > 63:
         raise BadHost(f"host name too long for DNS: {raw[:40]!r}…")
     return h
+
+
+_normalise = functools.lru_cache(maxsize=HOST_CACHE)(_parse)
 
 
 def _is_port(text: str) -> bool:
