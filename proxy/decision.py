@@ -3,8 +3,9 @@
 Pure: no I/O, no mitmproxy. The addons adapt flows to `Facts` and carry out the `Decision`;
 `vaccine explain`, the tests and the benchmarks call `decide` directly, so all of them see
 exactly what the proxy does. The order of the rules is the contract's (PRODUCT.md, "How a
-request is decided"); the first rule that applies wins, and when the host appears in several
-forms (CONNECT target, SNI, Host header, URL) the strictest decision wins.
+request is decided", one form of the host in proxy.rules); the first rule that applies wins,
+and when the host appears in several forms (CONNECT target, SNI, Host header, URL) the
+strictest decision wins.
 
 A decision is not only allow/block: `treatment` says what happens to the connection or the
 request at the moment it was asked (`Facts.stage`) — refused at CONNECT or at the TLS
@@ -22,11 +23,11 @@ from datetime import datetime
 from datetime import time as dtime
 from typing import Literal, Protocol
 
-from vaccine.proxy.hosts import BadHost, host_suffixes, is_ip, normalise_host
-from vaccine.proxy.lists.terms import EMPTY_TERMS, Terms, blocked_detail
+from vaccine.proxy.hosts import BadHost, normalise_host
+from vaccine.proxy.lists.terms import EMPTY_TERMS, Terms
 from vaccine.proxy.paths import ASK_PATH
 from vaccine.proxy.policy.model import Profile, Window
-from vaccine.proxy.search.engines import engine_of_normal
+from vaccine.proxy.rules import Verdict, active, decide_host
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,11 @@ def decide_noting_path(
         if onboarding is not None:
             return onboarding, False
         verdict, path_matters = _decide(facts, hosts, profile, lists, now, usage, terms)
-        return _treated(*verdict, stage, profile, never_decrypt, facts.path), path_matters
+        action, rule, detail, host, cats, inspect = verdict
+        d = _treated(
+            action, rule, detail, host, cats, inspect, stage, profile, never_decrypt, facts.path
+        )
+        return d, path_matters
     except Exception:  # fail closed, and say so
         log.exception("internal error while deciding; blocking")
         return fail_closed(stage), True
@@ -210,11 +215,6 @@ def treat(
         d.action, d.rule, d.detail, d.host, d.categories, d.inspect,
         stage, profile, never_decrypt, path,
     )  # fmt: skip
-
-
-#: The rules' verdict before treatment: Decision's first six fields, as a plain tuple because
-#: building a frozen dataclass costs a microsecond and a decision needs only the final one.
-_Verdict = tuple[Action, str, str, str, frozenset[str], bool]
 
 
 def _treated(
@@ -321,11 +321,11 @@ def _onboarding(
     )  # fmt: skip
 
 
-_BAD_SNI: _Verdict = (
+_BAD_SNI: Verdict = (
     "block", "bad_host", "the TLS server name is not a usable host name", "", frozenset(), False
 )  # fmt: skip
-_BAD_HOST: _Verdict = ("block", "bad_host", "the host name is not valid", "", frozenset(), False)
-_NO_HOST: _Verdict = ("block", "no_host", "no host name in the request", "", frozenset(), False)
+_BAD_HOST: Verdict = ("block", "bad_host", "the host name is not valid", "", frozenset(), False)
+_NO_HOST: Verdict = ("block", "no_host", "no host name in the request", "", frozenset(), False)
 
 
 def _decide(
@@ -336,7 +336,7 @@ def _decide(
     now: datetime,
     usage: Usage,
     terms: Terms,
-) -> tuple[_Verdict, bool]:
+) -> tuple[Verdict, bool]:
     if facts.bad_sni:
         return _BAD_SNI, True
     if hosts is None:
@@ -346,10 +346,10 @@ def _decide(
     # The weekday and time once for every window of every form of the host.
     clock = (now.weekday(), now.time()) if profile.schedule else (0, _MIDNIGHT)
     if len(hosts) == 1:
-        return _decide_host(hosts[0], facts, profile, lists, now, clock, usage, terms)
-    verdicts = [_decide_host(h, facts, profile, lists, now, clock, usage, terms) for h in hosts]
+        return decide_host(hosts[0], facts, profile, lists, now, clock, usage, terms)
+    verdicts = [decide_host(h, facts, profile, lists, now, clock, usage, terms) for h in hosts]
     d = strictest([Decision(*v) for v, _ in verdicts])
-    verdict: _Verdict = (d.action, d.rule, d.detail, d.host, d.categories, d.inspect)
+    verdict: Verdict = (d.action, d.rule, d.detail, d.host, d.categories, d.inspect)
     return verdict, any(matters for _, matters in verdicts)
 
 
@@ -377,142 +377,10 @@ def strictest(decisions: Sequence[Decision]) -> Decision:
     return first
 
 
-def _decide_host(
-    host: str,
-    facts: Facts,
-    profile: Profile,
-    lists: ListIndex,
-    now: datetime,
-    clock: tuple[int, dtime],
-    usage: Usage,
-    terms: Terms,
-) -> tuple[_Verdict, bool]:
-    """The rules for one form of the host, and whether a URL entry makes its path count."""
-    path = facts.path
-    cats = lists.categories(host)
-    sfx = host_suffixes(host)
-    url_rules: frozenset[str] | None = None
-    if path is not None:
-        url_rules = lists.url_rule_categories(host, sfx)
-        if url_rules:  # no URL entry under the host: no path can add a category
-            cats = cats | lists.url_categories(host, path.split("?", 1)[0])
-    matters = bool(url_rules)
-    # A blocked verdict always asks for decryption, when the device allows it: it is the only
-    # way to show the child a page instead of a connection error.
-
-    # 1. A parent's approval for a while (15 minutes, an hour, today) still in force. An
-    # "always" approval is an allow.domains entry the file may not hold yet (the proxy reloads
-    # it within seconds): it applies where that entry will, at rule 3, so the site does not
-    # open now and close again at the reload. Schedule windows the parent chose to include
-    # name it in their own `allow` (proxy.policy.windows).
-    always: str | None = None
-    approvals = usage.approvals
-    for suffix in sfx if approvals else ():
-        if suffix in approvals:
-            until = approvals[suffix]
-            if until is None:
-                always = always or suffix  # the most specific comes first
-            elif until > now:
-                detail = f"approved by a parent (until {until:%H:%M})"
-                return ("allow", "approval", detail, host, cats, False), matters
-
-    # 2. A schedule window active now.
-    today, t = clock
-    for window in profile.schedule:
-        if not _active(window, today, t):
-            continue
-        if any(s in window.allow for s in sfx):
-            continue
-        if window.block_everything:
-            detail = f"schedule.{window.name}: everything"
-            return ("block", "schedule", detail, host, cats, True), matters
-        hit = cats & window.categories
-        if hit:
-            detail = f"schedule.{window.name}: {', '.join(sorted(hit))}"
-            return ("block", "schedule", detail, host, hit, True), matters
-
-    # 3. The most specific allow/block domain entry (a tie blocks); an "always" approval
-    # counts as an allow entry.
-    match = profile.domain_rules.match_suffixes(sfx)
-    if always is not None and (
-        match is None or len(always) > len(match[1]) or match == ("allow", always)
-    ):
-        detail = "approved by a parent (always)"
-        return ("allow", "approval", detail, host, cats, _inspect(profile)), matters
-    if match is not None:
-        verdict, entry = match
-        if verdict == "block":
-            return ("block", "block.domains", f"block.domains: {entry}", host, cats, True), matters
-        detail = f"allow.domains: {entry}"
-        return ("allow", "allow.domains", detail, host, cats, _inspect(profile)), matters
-
-    # An address is not a name any list can vouch for: only an explicit allow lets it through.
-    if len(sfx) == 1 and is_ip(host):
-        detail = "an IP address instead of a site name"
-        return ("block", "ip_literal", detail, host, cats, True), matters
-
-    # 4. A category of the host is blocked.
-    hit = cats & profile.block_categories
-    if hit:
-        detail = f"block.categories: {', '.join(sorted(hit))}"
-        return ("block", "block.categories", detail, host, hit, True), matters
-
-    # 5. A daily limit used up.
-    limits = profile.limits
-    for category in sorted(cats) if limits and cats else ():
-        limit = limits.get(category)
-        if limit is not None and usage.minutes_today.get(category, 0) >= limit:
-            detail = f"limits.{category}: {limit} min used up"
-            return ("block", "limits", detail, host, frozenset({category}), True), matters
-
-    # 6. A search whose words fall in the profile's search_terms categories.
-    engine = engine_of_normal(host) if (profile.safe_search or profile.search_terms) else None
-    if engine is not None and facts.search and profile.search_terms:
-        term_category = terms.match(facts.search, profile.search_terms)
-        if term_category is not None:  # the category only: the words are never kept
-            detail = blocked_detail(term_category)
-            return (
-                "block",
-                "search_terms",
-                detail,
-                host,
-                frozenset({term_category}),
-                True,
-            ), matters
-
-    # 7. Allowed; a search engine's safe mode is forced. Decrypt only when the decision must
-    # look inside: the profile asks for everything, a search engine whose searches are checked
-    # or rewritten, or a URL entry of a blocked category under this host (the path decides).
-    if engine is not None:
-        if profile.safe_search:
-            detail = f"safe_search: strict ({engine})"
-            return ("allow", "safe_search", detail, host, cats, True), matters
-        return ("allow", "default", "no rule blocks it", host, cats, True), matters
-    inspect = _inspect(profile)
-    if not inspect:
-        if url_rules is None:
-            url_rules = lists.url_rule_categories(host, sfx)
-        inspect = bool(url_rules and url_rules & profile.block_categories)
-    return ("allow", "default", "no rule blocks it", host, cats, inspect), matters
-
-
-def _inspect(profile: Profile) -> bool:
-    return profile.inspect == "everything"
-
-
 def window_active(window: Window, now: datetime) -> bool:
     """Is the window in force at local wall-clock time `now`?
 
     `days` are the days a window starts on: a window from 20:30 to 07:00 on Sunday is still in
     force at 06:59 on Monday. Times are wall-clock, so a daylight-saving change moves nothing.
     """
-    return _active(window, now.weekday(), now.time())
-
-
-def _active(window: Window, today: int, t: dtime) -> bool:
-    if window.start < window.end:
-        return today in window.days and window.start <= t < window.end
-    # The day before today, as `(now - 1 day).weekday()` without building a datetime.
-    return (today in window.days and t >= window.start) or (
-        (today - 1) % 7 in window.days and t < window.end
-    )
+    return active(window, now.weekday(), now.time())
