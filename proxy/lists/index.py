@@ -16,7 +16,6 @@ parent's edit changed it (it is small), so an edit never makes the big index sta
 from __future__ import annotations
 
 import array
-import bisect
 import contextlib
 import json
 import marshal
@@ -24,7 +23,6 @@ import mmap
 import os
 import sys
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from vaccine.proxy.lists.layout import (
     parse_planned,
     plan,
 )
+from vaccine.proxy.lists.packed import Packed, Small, entry_key, is_address, lookup, lookup2
 from vaccine.proxy.policy.model import CATEGORIES
 
 _MASK_BITS = len(CATEGORIES)
@@ -56,14 +55,9 @@ def _names(mask: int) -> frozenset[str]:
     return s
 
 
-def _is_address(host: str) -> bool:
-    """For a normalised host: an IPv6 has colons, an IPv4 a numeric last label (a TLD never)."""
-    return ":" in host or (host[-1:].isdigit() and host[host.rfind(".") + 1 :].isdigit())
-
-
 def _walk(host: str) -> Iterator[str]:
     """The suffixes an entry may be for: never the bare TLD; an address only as itself."""
-    if _is_address(host):
+    if is_address(host):
         yield host
         return
     dot = host.find(".")
@@ -73,84 +67,6 @@ def _walk(host: str) -> Iterator[str]:
         dot = host.find(".")
 
 
-# --- the packed table -------------------------------------------------------------------------
-
-# An entry's hash: CRC-32 of the name in the top 32 of 56 bits, the top 24 bits of the CRC-32 of
-# the name reversed below it. Built as `hash << 8 | palette id` keys, which fit in 64 bits, so
-# compiling sorts compact arrays and never a list of every entry at once.
-_LOW24 = 0xFFFFFF00
-
-
-def _key(b: bytes, pid: int) -> int:
-    return zlib.crc32(b) << 32 | (zlib.crc32(b[::-1]) & _LOW24) | pid
-
-
-#: An array built here, or a view of the mapped index file: both index like a list of ints.
-Ints = array.array | memoryview | bytearray
-
-BLOOM_BITS = 10  # per entry, one hash: ~9.5 % of misses go on to a search
-
-
-class _Packed:
-    """Sorted 56-bit hashes, each entry's categories as an index into a palette of masks (one
-    byte an entry, two when over 255 combinations exist), a bucket directory on the top 16
-    bits, and a one-hash Bloom filter of BLOOM_BITS an entry, so most misses cost one CRC and no
-    search: ~10.3 bytes an entry in all."""
-
-    __slots__ = ("hashes", "masks", "palette", "buckets", "bloom", "bloom_bits")
-
-    def __init__(
-        self, hashes: Ints, masks: Ints, palette: tuple[int, ...], buckets: Ints, bloom: Ints
-    ) -> None:
-        self.hashes = hashes
-        self.masks = masks
-        self.palette = palette
-        self.buckets = buckets
-        self.bloom = bloom
-        self.bloom_bits = len(bloom) * 8
-
-    @classmethod
-    def build(cls, runs: list[array.array], palette: list[int]) -> _Packed:
-        """From sorted runs of `hash << 8 | palette id` keys (a name in two runs — UT1's
-        redirector and strong_redirector are one file — has its masks OR-ed).
-
-        Merged one slice of the hash space at a time: the sorted pieces of every run that fall
-        in it, a small sort, and out. Peak memory is the arrays plus one slice of Python ints."""
-        hashes = array.array("Q")
-        merged: list[int] = []  # each entry's mask
-        for t in range(256):
-            lo_key, hi_key = t << 56, (t + 1) << 56
-            piece: list[int] = []
-            for run in runs:
-                piece += run[bisect.bisect_left(run, lo_key) : bisect.bisect_left(run, hi_key)]
-            piece.sort()
-            last = -1
-            for k in piece:
-                h = k >> 8
-                if h == last:
-                    merged[-1] |= palette[k & 0xFF]
-                else:
-                    hashes.append(h)
-                    merged.append(palette[k & 0xFF])
-                    last = h
-        ids: dict[int, int] = {}
-        for m in merged:
-            ids.setdefault(m, len(ids))
-        masks = array.array("B" if len(ids) <= 256 else "H", [ids[m] for m in merged])
-        del merged
-        n = len(hashes)
-        nbits = max(1024, n * BLOOM_BITS + 7) // 8 * 8
-        bloom = bytearray(nbits // 8)
-        for h in hashes:
-            b = (h >> 24) % nbits
-            bloom[b >> 3] |= 1 << (b & 7)
-        buckets = array.array("I", (bisect.bisect_left(hashes, t << 40) for t in range(65537)))
-        return cls(hashes, masks, tuple(ids), buckets, bloom)
-
-    def __len__(self) -> int:
-        return len(self.hashes)
-
-
 # --- reading and compiling --------------------------------------------------------------------
 
 
@@ -158,14 +74,14 @@ class _Packed:
 class _Part:
     """The entries of one compiled part: the big lists, or local/."""
 
-    table: _Packed
+    table: Packed
     urls: dict[str, tuple[tuple[str, int], ...]]  # host → (path prefix, mask), …
     url_any: dict[str, int]  # host → every mask of its URL entries
     counts: dict[str, int]
     problems: list[Problem]
 
 
-def _counts(table: _Packed, urls: dict[str, tuple[tuple[str, int], ...]]) -> dict[str, int]:
+def _counts(table: Packed, urls: dict[str, tuple[tuple[str, int], ...]]) -> dict[str, int]:
     per_id = Counter(table.masks)
     masks: Counter[int] = Counter({table.palette[i]: n for i, n in per_id.items()})
     for rules in urls.values():
@@ -188,7 +104,7 @@ def _build(planned: list[Planned], progress: Progress | None = None) -> _Part:
                 raise ValueError("more than 256 category combinations among the list files")
             palette.append(mask)
         pid = palette.index(mask)
-        keys = [_key(b, pid) for b in map(str.encode, names)]
+        keys = [entry_key(b, pid) for b in map(str.encode, names)]
         del names
         keys.sort()
         runs.append(array.array("Q", keys))
@@ -196,7 +112,7 @@ def _build(planned: list[Planned], progress: Progress | None = None) -> _Part:
         del keys
         if progress is not None:
             progress(done, k)
-    table = _Packed.build(runs, palette)
+    table = Packed.build(runs, palette)
     del runs
     urls = {h: tuple(r.items()) for h, r in found.items()}
     url_any = {h: _or(r.values()) for h, r in found.items()}
@@ -287,7 +203,7 @@ def _read_index(directory: Path, path: Path, fingerprint: str) -> _Part | None:
     problems = [
         Problem(str(directory / f), line, m, severity=s) for f, line, m, s in header["problems"]
     ]
-    table = _Packed(hashes, masks, palette, buckets, bloom)
+    table = Packed(hashes, masks, palette, buckets, bloom)
     return _Part(table, urls, url_any, header["counts"], problems)
 
 
@@ -378,14 +294,14 @@ class Lists:
 
     @classmethod
     def empty(cls) -> Lists:
-        nothing = _Part(_Packed.build([], []), {}, {}, {}, [])
+        nothing = _Part(Packed.build([], []), {}, {}, {}, [])
         return cls(nothing, nothing, [], [])
 
     def categories(self, host: str) -> frozenset[str]:
         """Categories of every entry covering `host` (already normalised)."""
         if self._small is None and self._local is not None:
-            return _names(_lookup2(self._table, self._local, host))
-        return _names(_lookup(self._table, self._small or {}, host))
+            return _names(lookup2(self._table, self._local, host))
+        return _names(lookup(self._table, self._small or {}, host))
 
     def url_categories(self, host: str, path: str) -> frozenset[str]:
         """Categories of URL entries under a host covering `host` whose path prefixes `path`."""
@@ -410,7 +326,7 @@ class Lists:
             return _names(0)
         big, local = self._url_any
         # No generator, no second walk: asked of nearly every allowed host.
-        if _is_address(host):
+        if is_address(host):
             return _names(big.get(host, 0) | local.get(host, 0))
         m = 0
         if suffixes is not None:
@@ -435,75 +351,12 @@ class Lists:
 
 SMALL = 65_536  # entries of local/ kept as a dict (a few MiB at most, built in milliseconds)
 
-Small = dict[int, tuple[tuple[int, int], ...]]  # CRC-32 → (56-bit hash, mask), …
 
-
-def _small(t: _Packed) -> Small:
+def _small(t: Packed) -> Small:
     out: dict[int, list[tuple[int, int]]] = {}
     for i, h in enumerate(t.hashes):
         out.setdefault(h >> 24, []).append((h, t.palette[t.masks[i]]))
     return {crc: tuple(v) for crc, v in out.items()}
-
-
-def _lookup(t: _Packed, small: Small, host: str) -> int:
-    """The OR of the masks of every entry of `t` and of `small` covering `host`."""
-    # _walk and the search, inlined: this runs for every host, and a call per suffix was a
-    # third of the time.
-    bloom, nbits, buckets, hashes = t.bloom, t.bloom_bits, t.buckets, t.hashes
-    masks, palette = t.masks, t.palette
-    crc32, bisect_left = zlib.crc32, bisect.bisect_left
-    address = _is_address(host)
-    b = host.encode()
-    dot = 0 if address else b.find(b".")
-    m = 0
-    while dot >= 0:
-        crc = crc32(b)
-        bit = crc % nbits
-        if bloom[bit >> 3] >> (bit & 7) & 1:
-            h = crc << 24 | crc32(b[::-1]) >> 8
-            top = crc >> 16
-            hi = buckets[top + 1]
-            i = bisect_left(hashes, h, buckets[top], hi)
-            if i < hi and hashes[i] == h:
-                m |= palette[masks[i]]
-        if crc in small:
-            h = crc << 24 | crc32(b[::-1]) >> 8
-            for entry, mask in small[crc]:
-                if entry == h:
-                    m |= mask
-        if address:
-            break
-        b = b[dot + 1 :]
-        dot = b.find(b".")
-    return m
-
-
-def _lookup2(t: _Packed, u: _Packed, host: str) -> int:
-    """`_lookup` of two tables in one walk: each suffix is encoded and hashed once."""
-    crc32, bisect_left = zlib.crc32, bisect.bisect_left
-    address = _is_address(host)
-    b = host.encode()
-    dot = 0 if address else b.find(b".")
-    m = 0
-    while dot >= 0:
-        crc = crc32(b)
-        rev = -1
-        for x in (t, u):
-            bit = crc % x.bloom_bits
-            if x.bloom[bit >> 3] >> (bit & 7) & 1:
-                if rev < 0:
-                    rev = crc32(b[::-1]) >> 8
-                h = crc << 24 | rev
-                top = crc >> 16
-                hi = x.buckets[top + 1]
-                i = bisect_left(x.hashes, h, x.buckets[top], hi)
-                if i < hi and x.hashes[i] == h:
-                    m |= x.palette[x.masks[i]]
-        if address:
-            break
-        b = b[dot + 1 :]
-        dot = b.find(b".")
-    return m
 
 
 def _or(masks: Iterable[int]) -> int:
