@@ -254,7 +254,7 @@ def _treated(
                 categories, treatment="refuse",
             )  # fmt: skip
         treatment = "refuse" if blocked else "pass_through"
-    elif path is not None and path.split("?", 1)[0] == ASK_PATH:
+    elif path is not None and path.startswith(ASK_PATH) and path.split("?", 1)[0] == ASK_PATH:
         treatment = "ask"  # the proxy's own form; never forwarded, whatever the rules say
     elif blocked:
         treatment, page = "page", _PAGES.get(rule, "block")
