@@ -312,7 +312,7 @@ def _onboarding(
         treatment: Treatment = "onboarding"
     else:
         # Every named form is the set-up page's (an unusable one is decided like any host).
-        if hosts != (onboarding_host,):
+        if hosts is None or len(hosts) != 1 or hosts[0] != onboarding_host:
             return None
         treatment = "tunnel" if stage == "connect" else "intercept"
     return Decision(
