@@ -6,6 +6,7 @@ from vaccine.proxy.search.engines import (
     ENGINES,
     canonical_path,
     engine_of,
+    engine_of_normal,
     extract_query,
     is_search_path,
 )
@@ -196,3 +197,16 @@ def test_extract_query_never_raises(engine: str, target: str) -> None:
 def test_is_search_path() -> None:
     assert is_search_path("youtube", "/youtubei/v1/search?key=1")
     assert not is_search_path("youtube", "/youtubei/v1/player")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "www.google.com", "google.co.uk", "mail.google.com", "google.evil.com",
+        "youtubei.googleapis.com", "m.youtube.com", "www.youtube-nocookie.com", "cn.bing.com",
+        "html.duckduckgo.com", "uk.search.yahoo.com", "yahoo.com", "example.com", "10.0.0.1",
+        "2001:db8::1", "googlecom", "notgoogle.com",
+    ],
+)  # fmt: skip
+def test_the_normalised_shortcut_names_the_same_engine(host: str) -> None:
+    assert engine_of_normal(host) == engine_of(host)
