@@ -270,7 +270,7 @@ def suffixes(host: str) -> Iterator[str]:
 
 def host_suffixes(host: str) -> tuple[str, ...]:
     """`suffixes(host)` as a tuple, for the decision's rules to share one walk."""
-    if is_ip(host):
+    if (":" in host or host[-1:].isdigit()) and is_ip(host):  # a name costs no call
         return (host,)
     out = [host]
     dot = host.find(".")
