@@ -79,6 +79,9 @@ class PolicyDecision:
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
 
+    def configure(self, updated: set[str]) -> None:
+        self.shared.configure(updated)
+
     # -- connections -----------------------------------------------------------------------
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
