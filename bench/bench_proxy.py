@@ -10,9 +10,12 @@ only) and the same test router addon (tests/e2e/route_addon.py), which sends `*.
 local origins. The household: one profile for 127.0.0.1 with the shipped default categories
 blocked and safe search on, over the shipped lists or `--lists DIR`.
 
-Rounds interleave the proxies (mitmdump, vaccine, vaccine --workers 2), each started afresh
-for each workload; load from elsewhere falls on all of them. Each cell is the median of the
-rounds; the ratios are against mitmdump measured in the same run. Workloads (`--only` names):
+Rounds interleave the proxies (mitmdump, vaccine, vaccine --workers 2): each workload runs on
+each proxy back to back, each started afresh, in reversed order every other round, so load
+from elsewhere falls on all of them. Each cell is the median of the rounds; the ratios are
+against mitmdump measured in the same run. A second table gives the CPU time the proxy's
+processes (workers and log writer included) spent per request: steadier than req/s on a
+shared machine, and the cost the ratio of req/s comes from. Workloads (`--only` names):
 
 - `ka1`, `ka32`: HTTP keep-alive, 1 and 32 connections, each sending GETs of an allowed site
   back to back on its connection (what wrk and browsers do);
@@ -269,6 +272,30 @@ WORK = [
 KINDS = ["mitmdump", "vaccine", "vaccine x2"]
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and every process below it (the
+    workers, the log's writer)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo += children.get(p, [])
+    return total
+
+
 def measure(w: Work, port: int, seconds: float, script: Path | None) -> float:
     if w.tls:
         return asyncio.run(https_load(port, w.conns, seconds))
@@ -316,9 +343,12 @@ def main() -> None:
         results: dict[tuple[str, str], list[float]] = {}
         startup: dict[str, list[float]] = {k: [] for k in kinds}
         loads: list[float] = []
-        for _ in range(args.rounds):
-            for kind in kinds:
-                for w in work:
+        cpu: dict[tuple[str, str], list[float]] = {}
+        for r in range(args.rounds):
+            for w in work:
+                # Each workload on every proxy back to back, the order reversed every other
+                # round: a change of load from elsewhere falls on all of them alike.
+                for kind in kinds if r % 2 == 0 else kinds[::-1]:
                     port = free_port()
                     cmd = command(kind, port, tmp, pol, args.lists)
                     if kind == "mitmdump" and w.tls:
@@ -333,13 +363,17 @@ def main() -> None:
                             time.sleep(1.0)  # the second worker binds after the first
                         try:
                             measure(w, port, 1.0, script)  # warm-up
+                            before = tree_cpu(p.pid)
                             rate = measure(w, port, args.seconds, script)
+                            used = (tree_cpu(p.pid) - before) / (rate * args.seconds) * 1e6
                         except (TimeoutError, OSError, EOFError, AssertionError) as e:
                             print(f"  {kind}, {w.label}: failed ({type(e).__name__}: {e})")
-                            rate = float("nan")
+                            rate = used = float("nan")
                         results.setdefault((kind, w.name), []).append(rate)
+                        cpu.setdefault((kind, w.name), []).append(used)
                         loads.append(os.getloadavg()[0])
-                        print(f"  {kind:<11} {w.label:<22} {rate:>10,.0f} req/s", file=sys.stderr)
+                        print(f"  {kind:<11} {w.label:<22} {rate:>10,.0f} req/s "
+                              f"{used:>7,.0f} µs CPU/req", file=sys.stderr)  # fmt: skip
                     finally:
                         p.terminate()
                         p.wait(30)
@@ -356,6 +390,12 @@ def main() -> None:
             med = {k: statistics.median(results[(k, w.name)]) for k in kinds}
             print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
                   + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios))  # fmt: skip
+        print(f"\n  {'proxy CPU (µs/request)':<24}" + "".join(f"{k:>12}" for k in kinds)
+              + "".join(f"{r[2]:>18}" for r in ratios[:1]))  # fmt: skip
+        for w in work:
+            med = {k: statistics.median(cpu[(k, w.name)]) for k in kinds}
+            print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
+                  + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios[:1]))  # fmt: skip
         med = {k: statistics.median(v) for k, v in startup.items()}
         print(f"  {'start-up (s, accepting)':<24}" + "".join(f"{med[k]:>12.2f}" for k in kinds))
     finally:
