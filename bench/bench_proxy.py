@@ -1,25 +1,39 @@
 """The proxy against plain mitmdump, side by side: throughput, the cost of `--workers`, start-up.
 
-    .venv/bin/python bench/bench_proxy.py [--seconds 5] [--rounds 3] [--lists DIR]
+    .venv/bin/python bench/bench_proxy.py                 # everything, ~6 min
+    .venv/bin/python bench/bench_proxy.py --quick         # 2 rounds of 2 s, ~2 min
+    .venv/bin/python bench/bench_proxy.py --only ka1,ka32 --kinds mitmdump,vaccine
+    .venv/bin/python bench/bench_proxy.py --lists /path/to/compiled/lists   # e.g. 5 M entries
 
 Every proxy gets the same options `vaccine run` sets (lazy connections, no HTTP/3, warnings
-only) and the same test router addon, which sends `*.test` to local origins (an HTTP one with
-keep-alive, an HTTPS one with a self-signed certificate; each in a process of its own). The
-household: one profile for 127.0.0.1 with the shipped default categories blocked and safe
-search on, over the shipped lists or `--lists DIR` (e.g. the 5 M archive bench_index.py makes).
+only) and the same test router addon (tests/e2e/route_addon.py), which sends `*.test` to the
+local origins. The household: one profile for 127.0.0.1 with the shipped default categories
+blocked and safe search on, over the shipped lists or `--lists DIR`.
 
-Rounds interleave the proxies (mitmdump, vaccine, vaccine --workers 2), so load from
-elsewhere falls on all of them; each cell is the median of the rounds, and the ratios are
-against mitmdump measured in the same run. Workloads:
+Rounds interleave the proxies (mitmdump, vaccine, vaccine --workers 2): each workload runs on
+each proxy back to back, each started afresh, in reversed order every other round, so load
+from elsewhere falls on all of them. Each cell is the median of the rounds; the ratios are
+against mitmdump measured in the same run. A second table gives the CPU time the proxy's
+processes (workers and log writer included) spent per request: steadier than req/s on a
+shared machine, and the cost the ratio of req/s comes from. Workloads (`--only` names):
 
-- HTTP, one client (c=1) and 32 (c=32), a GET of an allowed site per connection;
-- HTTPS passed through untouched: CONNECT, TLS with the origin through the tunnel, one GET,
-  close (c=8); mitmdump is told to ignore every host (`ignore_hosts`), as vaccine passes an
-  allowed site through;
+- `ka1`, `ka32`: HTTP keep-alive, 1 and 32 connections, each sending GETs of an allowed site
+  back to back on its connection (what wrk and browsers do);
+- `new1`, `new32`: HTTP, one GET per connection (`Connection: close`), 1 and 32 clients;
+- `tls8`: HTTPS passed through untouched: CONNECT, TLS with the origin through the tunnel,
+  one GET, close, 8 clients; mitmdump is told to ignore every host (`ignore_hosts`), as
+  vaccine passes an allowed site through;
 - start-up: from the command to the port accepting, with the lists compiled.
 
-The load generator runs on the same machine (2 cores here): a proxy using both cores competes
-with it, so `--workers 2` cannot show its full gain on this machine.
+The load must cost little next to the proxies, because it runs on the same cores: the HTTP
+workloads use `wrk` (Debian: `apt-get install wrk`) when it is on PATH, with a Lua script
+that sends absolute-URI proxy requests; without it (or with `--no-wrk`) an asyncio client
+(several times the CPU per request: the ratios then understate the proxies' difference).
+`tls8` always uses the asyncio client (wrk cannot CONNECT). The origins are one process of
+bare asyncio protocols: a canned 200 per request head, no parsing beyond the blank line.
+
+A proxy using both cores (`--workers 2`) competes with the load generator and the origins
+on a 2-core machine, so it cannot show its full gain there.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -36,6 +51,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,27 +60,49 @@ BIN = Path(sys.executable).parent
 
 ORIGIN = textwrap.dedent("""
     import asyncio, ssl, sys
-    BODY = b"HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok"
-    async def serve(reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\\r\\n\\r\\n")
-                writer.write(BODY)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    OK = b"HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok"
+    CLOSE = b"HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\nok"
+    class Origin(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.t, self.buf = transport, b""
+        def data_received(self, data):
+            buf = self.buf + data
+            n = buf.count(b"\\r\\n\\r\\n")
+            if not n:
+                self.buf = buf
+                return
+            if b"onnection: close" in buf or b"onnection: Close" in buf:
+                self.t.write(OK * (n - 1) + CLOSE)
+                self.t.close()
+                return
+            self.t.write(OK * n)
+            self.buf = buf[buf.rindex(b"\\r\\n\\r\\n") + 4:]
     async def main():
-        ctx = None
-        if len(sys.argv) > 2:
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(sys.argv[2], sys.argv[3])
-        server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]), ssl=ctx,
-                                            backlog=1024)
-        async with server:
-            await server.serve_forever()
+        loop = asyncio.get_running_loop()
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        servers = [
+            await loop.create_server(Origin, "127.0.0.1", int(sys.argv[1]), backlog=1024),
+            await loop.create_server(Origin, "127.0.0.1", int(sys.argv[2]), ssl=ctx,
+                                     backlog=1024),
+        ]
+        await asyncio.gather(*(s.serve_forever() for s in servers))
     asyncio.run(main())
+""")
+
+#: wrk: each thread asks for its own allowed site, as an absolute-URI proxy request.
+WRK_SCRIPT = textwrap.dedent("""
+    local threads = 0
+    function setup(thread)
+        thread:set("id", threads)
+        threads = threads + 1
+    end
+    function init(args)
+        local host = "site" .. id .. ".test"
+        wrk.path = "http://" .. host .. "/"
+        wrk.headers["Host"] = host
+        if args[1] == "close" then wrk.headers["Connection"] = "close" end
+    end
 """)
 
 
@@ -144,23 +182,45 @@ def command(kind: str, port: int, tmp: Path, pol: Path, lists: Path) -> list[str
             "--workers", workers, "--set", f"scripts={ROUTER}"]  # fmt: skip
 
 
-async def http_load(port: int, conns: int, seconds: float) -> float:
-    """`conns` clients, each sending one GET per connection (`Connection: close`), as browsers
-    do for many small sites. (Keep-alive through the router addon stalled after a few requests
-    in mitmdump and vaccine alike: not measured until that is understood.)"""
+def wrk_load(port: int, conns: int, seconds: float, *, keep_alive: bool, script: Path) -> float:
+    """wrk with one thread (an epoll loop in C: far cheaper than any proxy under test)."""
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script),
+            f"http://127.0.0.1:{port}/"]  # fmt: skip
+    if not keep_alive:
+        argv += ["--", "close"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if bad or rate is None or (errors and sum(map(int, errors.groups())) > conns):
+        raise AssertionError(out)
+    return float(rate.group(1))
+
+
+async def http_load(port: int, conns: int, seconds: float, *, keep_alive: bool) -> float:
+    """The fallback: `conns` asyncio clients, each sending GETs back to back on one kept-alive
+    connection, or one GET per connection (`Connection: close`)."""
     done = 0
     end = time.perf_counter() + seconds
 
     async def client(k: int) -> None:
         nonlocal done
-        req = (f"GET http://site{k}.test/ HTTP/1.1\r\nHost: site{k}.test\r\n"
-               "Connection: close\r\n\r\n").encode()  # fmt: skip
+        close = "" if keep_alive else "Connection: close\r\n"
+        req = f"GET http://site{k}.test/ HTTP/1.1\r\nHost: site{k}.test\r\n{close}\r\n".encode()
+        reader = writer = None
         while time.perf_counter() < end:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert reader is not None
             writer.write(req)
-            body = await asyncio.wait_for(reader.read(), 10)
-            assert body.startswith(b"HTTP/1.1 200"), body[:100]
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200"), head[:100]
+            await asyncio.wait_for(reader.readexactly(2), 10)
             done += 1
+            if not keep_alive:
+                writer.close()
+                writer = None
+        if writer is not None:
             writer.close()
 
     await asyncio.gather(*(client(k) for k in range(conns)))
@@ -193,77 +253,151 @@ async def https_load(port: int, conns: int, seconds: float) -> float:
     return done / seconds
 
 
+@dataclass(frozen=True)
+class Work:
+    name: str
+    label: str
+    conns: int
+    keep_alive: bool = True
+    tls: bool = False
+
+
+WORK = [
+    Work("ka1", "HTTP keep-alive c=1", 1),
+    Work("ka32", "HTTP keep-alive c=32", 32),
+    Work("new1", "HTTP new conn. c=1", 1, keep_alive=False),
+    Work("new32", "HTTP new conn. c=32", 32, keep_alive=False),
+    Work("tls8", "HTTPS passed thr. c=8", 8, tls=True),
+]
+KINDS = ["mitmdump", "vaccine", "vaccine x2"]
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and every process below it (the
+    workers, the log's writer)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo += children.get(p, [])
+    return total
+
+
+def measure(w: Work, port: int, seconds: float, script: Path | None) -> float:
+    if w.tls:
+        return asyncio.run(https_load(port, w.conns, seconds))
+    if script is not None:
+        return wrk_load(port, w.conns, seconds, keep_alive=w.keep_alive, script=script)
+    return asyncio.run(http_load(port, w.conns, seconds, keep_alive=w.keep_alive))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4.0, help="per measurement (default 4)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 2 s")
+    ap.add_argument("--only", default="", help="workloads, e.g. ka1,ka32 (default: all)")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="proxies (default: all three)")
+    ap.add_argument("--no-wrk", action="store_true", help="the asyncio client even with wrk")
     ap.add_argument("--lists", type=Path, default=ROOT / "blocklists")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.rounds = 2.0, 2
+    work = [w for w in WORK if not args.only or w.name in args.only.split(",")]
+    kinds = [k for k in KINDS if k in args.kinds.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="vaccine-bench-proxy-"))
+    script: Path | None = None
+    if shutil.which("wrk") and not args.no_wrk:
+        script = tmp / "proxy.lua"
+        script.write_text(WRK_SCRIPT)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         cert, key = self_signed(tmp)
         http_port, https_port = free_port(), free_port()
-        for argv in ([str(http_port)], [str(https_port), str(cert), str(key)]):
-            procs.append(subprocess.Popen([sys.executable, "-c", ORIGIN, *argv]))
+        argv = [str(http_port), str(https_port), str(cert), str(key)]
+        procs.append(subprocess.Popen([sys.executable, "-c", ORIGIN, *argv]))
         wait_port(http_port)
         wait_port(https_port)
         pol = household(tmp, args.lists)
         subprocess.run([str(BIN / "vaccine"), "lists", "compile", "--lists", str(args.lists)],
                        check=True, capture_output=True, timeout=300)  # fmt: skip
-        print("lists compiled; origins up", file=sys.stderr)
+        print(f"lists compiled; origins up; load: {'wrk' if script else 'asyncio'}",
+              file=sys.stderr)  # fmt: skip
         env = {**os.environ, "VACCINE_E2E_HTTP_PORT": str(http_port),
                "VACCINE_E2E_HTTPS_PORT": str(https_port), "HOME": str(tmp)}  # fmt: skip
-        kinds = ["mitmdump", "vaccine", "vaccine x2"]
-        work = [("HTTP c=1", http_load, 1), ("HTTP c=32", http_load, 32),
-                ("HTTPS passed through c=8", https_load, 8)]  # fmt: skip
         results: dict[tuple[str, str], list[float]] = {}
         startup: dict[str, list[float]] = {k: [] for k in kinds}
-        for _ in range(args.rounds):
-            for kind in kinds:
-                for label, load, conns in work:
+        loads: list[float] = []
+        cpu: dict[tuple[str, str], list[float]] = {}
+        for r in range(args.rounds):
+            for w in work:
+                # Each workload on every proxy back to back, the order reversed every other
+                # round: a change of load from elsewhere falls on all of them alike.
+                for kind in kinds if r % 2 == 0 else kinds[::-1]:
                     port = free_port()
                     cmd = command(kind, port, tmp, pol, args.lists)
-                    if kind == "mitmdump" and load is https_load:
+                    if kind == "mitmdump" and w.tls:
                         cmd += ["--set", "ignore_hosts=.*"]  # passed through, as vaccine does
                     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)  # fmt: skip
                     try:
                         up = wait_port(port)
-                        if label == "HTTP c=1":
+                        if w is work[0]:
                             startup[kind].append(up)
                         if kind.endswith("x2"):
                             time.sleep(1.0)  # the second worker binds after the first
                         try:
-                            asyncio.run(load(port, conns, 1.0))  # warm-up
-                            rate = asyncio.run(load(port, conns, args.seconds))
+                            measure(w, port, 1.0, script)  # warm-up
+                            before = tree_cpu(p.pid)
+                            rate = measure(w, port, args.seconds, script)
+                            used = (tree_cpu(p.pid) - before) / (rate * args.seconds) * 1e6
                         except (TimeoutError, OSError, EOFError, AssertionError) as e:
-                            print(f"  {kind}, {label}: failed ({type(e).__name__})")
-                            rate = float("nan")
-                        results.setdefault((kind, label), []).append(rate)
-                        print(f"  {kind:<11} {label:<26} {rate:>10,.0f} req/s", file=sys.stderr)
+                            print(f"  {kind}, {w.label}: failed ({type(e).__name__}: {e})")
+                            rate = used = float("nan")
+                        results.setdefault((kind, w.name), []).append(rate)
+                        cpu.setdefault((kind, w.name), []).append(used)
+                        loads.append(os.getloadavg()[0])
+                        print(f"  {kind:<11} {w.label:<22} {rate:>10,.0f} req/s "
+                              f"{used:>7,.0f} µs CPU/req", file=sys.stderr)  # fmt: skip
                     finally:
                         p.terminate()
                         p.wait(30)
-        print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-              f"{args.rounds} rounds of {args.seconds:g} s; lists {args.lists}")  # fmt: skip
-        head = (
-            f"  {'workload':<26}"
-            + "".join(f"{k:>14}" for k in kinds)
-            + "  vaccine/mitmdump  x2/vaccine"
-        )
+        print(f"\n{os.cpu_count()} CPUs, load average {min(loads):.2f}-{max(loads):.2f} during "
+              f"the run; {args.rounds} rounds of {args.seconds:g} s; load generator "
+              f"{'wrk' if script else 'asyncio'}; lists {args.lists}")  # fmt: skip
+        ratios = [("vaccine", "mitmdump", "vaccine/mitmdump"), ("vaccine x2", "vaccine", "x2/x1")]
+        ratios = [r for r in ratios if r[0] in kinds and r[1] in kinds]
+        head = (f"  {'workload (req/s)':<24}" + "".join(f"{k:>12}" for k in kinds)
+                + "".join(f"{r[2]:>18}" for r in ratios))  # fmt: skip
         print(head)
         print("  " + "-" * (len(head) - 2))
-        for label, _, _ in work:
-            med = {k: statistics.median(results[(k, label)]) for k in kinds}
-            print(f"  {label + ' (req/s)':<26}" + "".join(f"{med[k]:>14,.0f}" for k in kinds)
-                  + f"  {med['vaccine'] / med['mitmdump']:>16.2f}"
-                  + f"  {med['vaccine x2'] / med['vaccine']:>10.2f}")  # fmt: skip
+        for w in work:
+            med = {k: statistics.median(results[(k, w.name)]) for k in kinds}
+            print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
+                  + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios))  # fmt: skip
+        print(f"\n  {'proxy CPU (µs/request)':<24}" + "".join(f"{k:>12}" for k in kinds)
+              + "".join(f"{r[2]:>18}" for r in ratios[:1]))  # fmt: skip
+        for w in work:
+            med = {k: statistics.median(cpu[(k, w.name)]) for k in kinds}
+            print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
+                  + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios[:1]))  # fmt: skip
         med = {k: statistics.median(v) for k, v in startup.items()}
-        print(f"  {'start-up (s, to accepting)':<26}" + "".join(f"{med[k]:>14.2f}" for k in kinds)
-              + f"  {med['vaccine'] - med['mitmdump']:>+15.2f}s")  # fmt: skip
+        print(f"  {'start-up (s, accepting)':<24}" + "".join(f"{med[k]:>12.2f}" for k in kinds))
     finally:
         for p in procs:
             p.terminate()

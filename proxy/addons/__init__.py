@@ -12,6 +12,7 @@ from typing import Any
 from vaccine.proxy.addons.approvals import Approvals
 from vaccine.proxy.addons.ask import AskParent
 from vaccine.proxy.addons.certtrouble import CertificateTrouble
+from vaccine.proxy.addons.chain import Addons
 from vaccine.proxy.addons.decision import PolicyDecision
 from vaccine.proxy.addons.devicelisteners import DeviceListeners
 from vaccine.proxy.addons.dns import DnsFilter
@@ -64,12 +65,14 @@ def default_addons(
 
 
 def install(addons: Any, ours: Sequence[object]) -> None:
-    """Add `ours` to a master's addon manager, after mitmproxy's own addons, except the DNS
+    """Add `ours` to a master's addon manager as one entry (`chain.Addons`: mitmproxy offers
+    every event to every entry, hook or not), after mitmproxy's own addons, except the DNS
     filter: it goes just before mitmproxy's resolver, so a blocked name is answered (and
     never looked up) before that resolver would resolve it."""
-    addons.add(*ours)
+    dns = [a for a in ours if isinstance(a, DnsFilter)]
+    addons.add(Addons([a for a in ours if not isinstance(a, DnsFilter)]), *dns)
     resolver = addons.get("dnsresolver")
-    for addon in ours:
-        if isinstance(addon, DnsFilter) and resolver in addons.chain:
+    for addon in dns:
+        if resolver in addons.chain:
             addons.chain.remove(addon)
             addons.chain.insert(addons.chain.index(resolver), addon)

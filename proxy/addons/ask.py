@@ -7,6 +7,7 @@ anything. The form is never forwarded anywhere, whatever the rules said of the h
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 
 from mitmproxy import http
 
@@ -41,12 +42,17 @@ class AskParent:
         self.shared = shared
         self.desk = desk
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
+        # On every request: a sync hook, and a coroutine (awaited by mitmproxy) only for the
+        # form's own requests.
         if flow.response or flow.error or not flow.live:
-            return
+            return None
         verdict = flow.metadata.get(TAG)
         if not isinstance(verdict, Verdict) or verdict.decision.treatment != "ask":
-            return
+            return None
+        return self._respond(flow, verdict)
+
+    async def _respond(self, flow: http.HTTPFlow, verdict: Verdict) -> None:
         try:
             flow.response = await self._answer(flow, verdict)
         except Exception:

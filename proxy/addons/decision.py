@@ -79,6 +79,9 @@ class PolicyDecision:
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
 
+    def configure(self, updated: set[str]) -> None:
+        self.shared.configure(updated)
+
     # -- connections -----------------------------------------------------------------------
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
@@ -228,10 +231,11 @@ class PolicyDecision:
         req = flow.request
         state = self.shared.conns.get(flow.client_conn.id)
         host: str | None = req.host
+        host_header = req.host_header  # a property that looks the header up: read once
         server = flow.server_conn.address
         if (
             not isinstance(flow.client_conn.proxy_mode, _ASKED_BY_NAME)
-            and req.host_header
+            and host_header
             and server is not None
             and host == server[0]
         ):
@@ -240,23 +244,33 @@ class PolicyDecision:
             host = None
         raw = (
             host,
-            req.host_header,
+            host_header,
             flow.client_conn.sni,
             state.connect_host if state else None,
         )
         hosts = tuple(h for h in raw if h)
         search = None
         if profile.search_terms:
-            engine = engine_of(req.host) or engine_of(req.host_header or "")
+            engine = engine_of(req.host) or engine_of(host_header or "")
             if engine is not None:
                 ctype = req.headers.get("content-type", "")
                 search = extract_query(engine, req.path, body, ctype)
-        facts = Facts(hosts, req.path, search, stage="request", app_host=req.pretty_host)
+        app_host = pretty_host(req, host_header)
+        facts = Facts(hosts, req.path, search, stage="request", app_host=app_host)
         return self.shared.decide(profile, facts)
 
     def _page(self, flow: http.HTTPFlow, profile: Profile, decision: Decision) -> None:
         flow.response = page_response(self.shared, decision, profile)
         flow.metadata[TO_LOG] = Verdict(profile, decision, "blocked")
+
+
+def pretty_host(req: http.Request, host_header: str | None) -> str:
+    """`req.pretty_host`, without parsing a Host header that is the request's host itself
+    (the usual case; parsing it checks the name again: ~10 µs a request). Such a header is
+    its own pretty host whether or not it is a valid name; a bracketed one is parsed."""
+    if host_header is not None and host_header == req.host and not host_header.startswith("["):
+        return host_header
+    return req.pretty_host
 
 
 def _unusable_sni(hello: tls.ClientHello) -> bool:

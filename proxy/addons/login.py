@@ -7,6 +7,8 @@ forwarded, and only the user name is kept, on the connection: never the password
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+
 from mitmproxy import http
 
 from vaccine.proxy.addons.shared import Shared
@@ -17,22 +19,28 @@ FAILED = "vaccine_login_failed"
 
 
 class ProxyLogin:
+    # Sync hooks that return a coroutine (awaited by mitmproxy) only for a request that
+    # carries credentials: most carry none, and then cost no coroutine at all.
+
     def __init__(self, shared: Shared) -> None:
         self.shared = shared
 
-    async def http_connect(self, flow: http.HTTPFlow) -> None:
-        await self._check(flow)
+    def http_connect(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
+        return self._check(flow)
 
-    async def requestheaders(self, flow: http.HTTPFlow) -> None:
-        await self._check(flow)
+    def requestheaders(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
+        return self._check(flow)
 
-    async def _check(self, flow: http.HTTPFlow) -> None:
+    def _check(self, flow: http.HTTPFlow) -> Coroutine[None, None, None] | None:
         if flow.response or flow.error or not flow.live:
-            return
+            return None
         value = flow.request.headers.get("proxy-authorization")
         if value is None:
-            return
+            return None
         del flow.request.headers["proxy-authorization"]  # never forwarded upstream
+        return self._verify(flow, value)
+
+    async def _verify(self, flow: http.HTTPFlow, value: str) -> None:
         logins = self.shared.household.logins
         try:
             user, password = parse_proxy_authorization(value)

@@ -26,6 +26,8 @@ class SlowClients:
         self.deadlines: dict[str, float] = {}  # client id → when it must have said something
         self.inflight: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        #: (header, idle) timeouts; mitmproxy's options deep-copy their default on each read
+        self._timeouts: tuple[int, int] | None = None
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         loader.add_option(
@@ -36,6 +38,20 @@ class SlowClients:
             "vaccine_idle_timeout", int, 60,
             "Seconds a keep-alive connection may stay idle between requests.",
         )  # fmt: skip
+
+    def configure(self, updated: set[str]) -> None:
+        self._timeouts = None  # read again on next use
+
+    def _header_timeout(self) -> int:
+        return (self._timeouts or self._read_timeouts())[0]
+
+    def _idle_timeout(self) -> int:
+        return (self._timeouts or self._read_timeouts())[1]
+
+    def _read_timeouts(self) -> tuple[int, int]:
+        opts = ctx.options
+        self._timeouts = (opts.vaccine_header_timeout, opts.vaccine_idle_timeout)
+        return self._timeouts
 
     def running(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._watch(), name="vaccine-slow")
@@ -56,17 +72,17 @@ class SlowClients:
         self.deadlines.pop(client_id, None)
 
     def client_connected(self, client: connection.Client) -> None:
-        self._wait(client.id, ctx.options.vaccine_header_timeout)
+        self._wait(client.id, self._header_timeout())
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         # The tunnel is open (or refused and closing): its ClientHello or request comes next.
-        self._wait(flow.client_conn.id, ctx.options.vaccine_header_timeout)
+        self._wait(flow.client_conn.id, self._header_timeout())
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         if data.ignore_connection:  # passed through: relayed as long as it lives
             self._forget(data.context.client.id)
         else:
-            self._wait(data.context.client.id, ctx.options.vaccine_header_timeout)
+            self._wait(data.context.client.id, self._header_timeout())
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         if isinstance(nextlayer.layer, TCPLayer | UDPLayer):  # an allowed raw relay
@@ -91,7 +107,7 @@ class SlowClients:
             return
         self.inflight.pop(cid, None)
         if flow.websocket is None:
-            self._wait(cid, ctx.options.vaccine_idle_timeout)
+            self._wait(cid, self._idle_timeout())
 
     def websocket_start(self, flow: http.HTTPFlow) -> None:
         self._forget(flow.client_conn.id)

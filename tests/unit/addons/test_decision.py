@@ -11,7 +11,7 @@ from mitmproxy.proxy import mode_specs
 from mitmproxy.proxy.layers.tls import parse_client_hello
 from mitmproxy.test import taddons, tflow, tutils
 
-from vaccine.proxy.addons.decision import TAG, TO_LOG, PolicyDecision
+from vaccine.proxy.addons.decision import TAG, TO_LOG, PolicyDecision, pretty_host
 from vaccine.proxy.addons.shared import Shared, Verdict
 from vaccine.proxy.policy.model import Device
 
@@ -228,3 +228,32 @@ def test_the_page_speaks_the_households_language_with_its_help_line(tmp_path: Pa
     page = f.response.get_text() or ""
     assert '<html lang="ar" dir="rtl">' in page
     assert '<bdi dir="ltr">116 111</bdi>' in page and "Childline" not in page
+
+
+@pytest.mark.parametrize(
+    ("host", "header"),
+    [
+        ("example.com", "example.com"),
+        ("example.com", "example.com:8080"),
+        ("example.com", "other.example"),
+        ("example.com", "EXAMPLE.COM."),
+        ("example.com", None),
+        ("example.com", ""),
+        ("exa mple.com", "exa mple.com"),  # not a valid name: its own pretty host
+        ("a:b", "a:b"),
+        ("::1", "::1"),
+        ("::1", "[::1]"),
+        ("::1", "[::1]:8080"),
+        ("[x]", "[x]"),
+        ("10.1.2.3", "10.1.2.3"),
+        ("xn--bcher-kva.example", "bücher.example"),
+    ],
+)
+def test_pretty_host_is_mitmproxys(host: str, header: str | None) -> None:
+    req = tutils.treq()
+    req.data.host = host
+    if header is None:
+        req.headers.pop("host", None)
+    else:
+        req.headers["host"] = header
+    assert pretty_host(req, req.host_header) == req.pretty_host

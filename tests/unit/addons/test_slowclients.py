@@ -41,3 +41,19 @@ def test_a_websocket_is_relayed_as_long_as_it_lives() -> None:
         addon.response(f)
         now[0] = 1e6
         assert addon.expired() == []
+
+
+def test_changed_timeouts_apply_to_the_next_wait() -> None:
+    now = [0.0]
+    addon = SlowClients(clock=lambda: now[0])
+    with taddons.context(addon) as tctx:
+        f = tflow.tflow()
+        addon.client_connected(f.client_conn)  # the defaults are read here: 10 s
+        tctx.options.update(vaccine_header_timeout=3, vaccine_idle_timeout=5)
+        addon.client_connected(f.client_conn)
+        now[0] = 3.0
+        assert addon.expired() == [f.client_conn.id]
+        addon.requestheaders(f)
+        addon.response(f)
+        now[0] = 8.0
+        assert addon.expired() == [f.client_conn.id]
