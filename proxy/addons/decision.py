@@ -7,7 +7,10 @@ into `Facts`, decided by the pure `decide` (through `Shared.decide`), tagged, an
   relayed. A ClientHello is decided on its SNI (one present but unusable is a bad host, never
   "no SNI") and the CONNECT target or address; bytes that are neither TLS nor HTTP are a
   `tunnel`, refused unless the profile allows tunnels to an allowed host. `refuse` closes it.
-- `tls_clienthello`: `pass_through` relays the connection untouched; `intercept` decrypts.
+- `next_layer`, for an allowed ClientHello that needs no look inside: a bare TCP relay in
+  place of the TLS layers, as mitmproxy relays an ignored host.
+- `tls_clienthello` (what `next_layer` left to it): `pass_through` relays the connection
+  untouched; `intercept` decrypts.
 - `requestheaders` / `request`: `page` answers 403 with the page, `rewrite` forces safe
   search, `forward` sends it on; the body of a POST search is decided again once it is here.
 
@@ -26,7 +29,7 @@ from mitmproxy import http, tls
 from mitmproxy.net.tls import starts_like_tls_record
 from mitmproxy.proxy import commands, events, layer, mode_specs
 from mitmproxy.proxy.context import Context
-from mitmproxy.proxy.layers import ClientTLSLayer, TCPLayer, UDPLayer
+from mitmproxy.proxy.layers import ClientTLSLayer, ServerTLSLayer, TCPLayer, UDPLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from vaccine.proxy.addons.shared import Shared, Verdict
@@ -137,6 +140,10 @@ class PolicyDecision:
                     Verdict(verdict.profile, verdict.decision, "blocked")
                 )
                 nextlayer.layer = _Refuse(nextlayer.context)
+            elif verdict.decision.treatment == "pass_through" and _relay(nextlayer, chosen):
+                self.shared.conn(nextlayer.context.client).pending.append(
+                    Verdict(verdict.profile, verdict.decision, "passed-through")
+                )
         except Exception:
             log.exception("error while checking a connection's first bytes; closing it")
             nextlayer.layer = _Refuse(nextlayer.context)
@@ -278,6 +285,37 @@ def _unusable_sni(hello: tls.ClientHello) -> bool:
     another name type, a name it rejects), or there are several: never "no SNI"."""
     named = sum(1 for kind, _ in hello.extensions if kind == 0)
     return named > 1 or (named == 1 and hello.sni is None)
+
+
+def _relay(nextlayer: layer.NextLayer, chosen: layer.Layer | None) -> bool:
+    """Pass an allowed TLS connection through as mitmproxy relays an ignored host: a bare TCP
+    relay in place of the TLS layers its NextLayer chose. Left to `tls_clienthello`'s
+    `ignore_connection`, the TLS layers stay in the stack with stand-in connections and every
+    chunk of the connection's life goes through them (measured: passed-through HTTPS at
+    0.8-0.9x mitmdump's ignore_hosts relay). Only the plain case is taken over (the first TLS
+    of a TCP connection, as chosen by mitmproxy, not yet started); anything else is left to
+    `tls_clienthello`. True when the relay is set."""
+    ctx = nextlayer.context
+    if ctx.client.transport_protocol != "tcp":
+        return False
+    if isinstance(chosen, ServerTLSLayer) and isinstance(chosen.child_layer, ClientTLSLayer):
+        tls_layers: tuple[layer.Layer, ...] = (chosen, chosen.child_layer)
+    elif isinstance(chosen, ClientTLSLayer):
+        tls_layers = (chosen,)
+    else:
+        return False
+    # TLS inside TLS (an HTTPS proxy's CONNECT): the outer layer keeps its own state.
+    if any(isinstance(x, ClientTLSLayer) for x in ctx.layers if x not in tls_layers):
+        return False
+    # The TLS layers' constructors put themselves on the stack and marked both connections as
+    # TLS; they never ran, so undoing that leaves what mitmproxy's own relay starts from.
+    for x in tls_layers:
+        if x in ctx.layers:
+            ctx.layers.remove(x)
+    ctx.client.tls = False
+    ctx.server.tls = False
+    nextlayer.layer = TCPLayer(ctx, ignore=not ctx.options.show_ignored_hosts)
+    return True
 
 
 def _handles_client_tls(lay: layer.Layer | None) -> bool:

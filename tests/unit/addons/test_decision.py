@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from mitmproxy.proxy import context as pcontext
-from mitmproxy.proxy import mode_specs
+from mitmproxy.proxy import events, layer, mode_specs
+from mitmproxy.proxy.layers import ClientTLSLayer, ServerTLSLayer, TCPLayer
 from mitmproxy.proxy.layers.tls import parse_client_hello
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -257,3 +258,61 @@ def test_pretty_host_is_mitmproxys(host: str, header: str | None) -> None:
     else:
         req.headers["host"] = header
     assert pretty_host(req, req.host_header) == req.pretty_host
+
+
+def _tls_next_layer(tctx: taddons.context, sni: str, port: int) -> layer.NextLayer:
+    """A NextLayer for a CONNECT tunnel's first bytes (a ClientHello for `sni`), with the
+    layers mitmproxy's own NextLayer chooses for TLS already set, as our hook finds them."""
+    client = tflow.tclient_conn()
+    client.proxy_mode = client.proxy_mode.parse(f"regular@{port}")
+    ctx = pcontext.Context(client, tctx.options)
+    ctx.server.address = (sni, 443)
+    nl = layer.NextLayer(ctx)
+    nl.events.append(events.DataReceived(client, client_hello(sni)))
+    server_tls = ServerTLSLayer(ctx)
+    server_tls.child_layer = ClientTLSLayer(ctx)
+    nl.layer = server_tls
+    return nl
+
+
+@pytest.mark.parametrize(
+    ("sni", "port", "relayed"),
+    [
+        ("example.com", 0, True),  # allowed, nothing to look at: a bare relay
+        ("sites.example.org", 0, False),  # a URL entry: decrypted, the path decides
+        ("adultsite.com", 0, False),  # blocked: decrypted to show the page
+        ("mybank.com", 8098, True),  # never_decrypt, under inspect: everything
+    ],
+)
+def test_a_passed_through_handshake_is_relayed_as_mitmproxy_relays_an_ignored_host(
+    addon: PolicyDecision, shared: Shared, tctx: taddons.context, sni: str, port: int,
+    relayed: bool,
+) -> None:  # fmt: skip
+    nl = _tls_next_layer(tctx, sni, port)
+    chosen = nl.layer
+    addon.next_layer(nl)
+    ctx = nl.context
+    if relayed:
+        # What mitmproxy's NextLayer builds for ignore_hosts: the TLS layers, never started,
+        # are gone from the stack and neither connection is marked TLS.
+        assert isinstance(nl.layer, TCPLayer) and nl.layer.flow is None  # no flow: ignored
+        assert not any(isinstance(x, ClientTLSLayer | ServerTLSLayer) for x in ctx.layers)
+        assert not ctx.client.tls and not ctx.server.tls
+        pending = shared.conns[ctx.client.id].pending
+        assert [(v.outcome, v.decision.treatment) for v in pending] == [
+            ("passed-through", "pass_through")
+        ]
+    else:
+        assert nl.layer is chosen
+        assert ctx.client.tls and ctx.server.tls
+
+
+def test_tls_inside_tls_is_left_to_the_clienthello_hook(
+    addon: PolicyDecision, shared: Shared, tctx: taddons.context
+) -> None:
+    nl = _tls_next_layer(tctx, "example.com", 0)
+    outer = ClientTLSLayer(nl.context)  # an HTTPS proxy: the client's TLS to us, outside
+    nl.context.layers.insert(0, nl.context.layers.pop())
+    chosen = nl.layer
+    addon.next_layer(nl)
+    assert nl.layer is chosen and outer in nl.context.layers
