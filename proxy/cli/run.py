@@ -57,8 +57,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--workers",
         metavar="N",
         type=int,
-        default=1,
-        help="proxy processes sharing the listening ports, for a gateway's cores (default 1)",
+        default=None,
+        help="proxy processes sharing the listening ports (default: one per core this "
+        "process may run on)",
     )
     parser.add_argument(
         "--watch-interval",
@@ -148,14 +149,15 @@ def _start(args: argparse.Namespace) -> int:
     from vaccine.proxy.util.worker import worker
 
     me = worker()
-    if me is None and args.workers > 1:
+    count = workers.default_count() if args.workers is None else args.workers
+    if count < 1:
+        raise VaccineError("--workers wants a number of processes, 1 or more")
+    if me is None and count > 1:
         # Made once, here: N workers starting together would each make a different one.
         wireguard.prepare(modes, confdir)
         _make_ca(confdir)
         gc.enable()  # the supervisor lives on, making garbage of its own
-        return workers.supervise(args.argv, args.workers, args.grace)
-    if args.workers < 1:
-        raise VaccineError("--workers wants a number of processes, 1 or more")
+        return workers.supervise(args.argv, count, args.grace)
     if me is not None:
         modes = workers.modes_for(me[0], modes)
         workers.share_ports()

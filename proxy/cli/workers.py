@@ -29,6 +29,16 @@ from collections.abc import Sequence
 from vaccine.proxy.util.worker import READY_FD_ENV, WORKER_ENV
 
 
+def default_count() -> int:
+    """One worker per core this process may run on: its CPU affinity (`taskset`, a cgroup's
+    cpuset, systemd's `CPUAffinity=`), not the machine's count, which would start workers
+    that only wait for each other's core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def modes_for(index: int, modes: list[str]) -> list[str]:
     """The first worker runs every mode; the others only the TCP listeners (a UDP socket
     cannot be shared this way by mitmproxy's UDP servers, and DNS or WireGuard need no more
@@ -77,7 +87,11 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
             ready.append(r)
         return proc
 
-    procs = [start(i) for i in range(count)]
+    # The first worker alone first: it has the cores to itself to start (its first answer is
+    # the proxy's), its log writer creates or migrates the log before any other writer opens
+    # it (two at once on a new log: one fails), and a start that fails (a busy port) fails
+    # once, in one line. The others follow when it listens.
+    procs = [start(0)]
 
     def forward(signum: int, _frame: object) -> None:
         if signum != signal.SIGHUP:
@@ -109,10 +123,12 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
                 if code is None or stopping:
                     continue
                 if ready[i] >= 0:  # it never listened: a busy port, a bad option (it said why)
-                    print(
-                        f"vaccine: worker {i + 1} of {count} could not start; stopping the others",
-                        file=sys.stderr,
-                    )
+                    if len(procs) > 1:
+                        print(
+                            f"vaccine: worker {i + 1} of {count} could not start; "
+                            "stopping the others",
+                            file=sys.stderr,
+                        )
                     forward(signal.SIGTERM, None)
                     status = code if code > 0 else 1
                     break
@@ -122,6 +138,8 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
                     file=sys.stderr,
                 )
                 procs[i] = start(i)
+            if len(procs) < count and not stopping and ready[0] < 0:
+                procs += [start(i) for i in range(len(procs), count)]
             time.sleep(0.1)
     finally:
         for fd in ready:
