@@ -144,7 +144,6 @@ def _start(args: argparse.Namespace) -> int:
     if household.warnings:
         n = plural(len(household.warnings), "warning")
         print(f"vaccine: {n} about the lists (see `vaccine check`)", file=sys.stderr)
-    from vaccine.proxy import wireguard
     from vaccine.proxy.cli import workers
     from vaccine.proxy.util.worker import worker
 
@@ -153,24 +152,79 @@ def _start(args: argparse.Namespace) -> int:
     if count < 1:
         raise VaccineError("--workers wants a number of processes, 1 or more")
     if me is None and count > 1:
-        # Made once, here: N workers starting together would each make a different one.
-        wireguard.prepare(modes, confdir)
-        _make_ca(confdir)
-        gc.enable()  # the supervisor lives on, making garbage of its own
-        return workers.supervise(args.argv, count, args.grace)
-    if me is not None:
-        modes = workers.modes_for(me[0], modes)
-        workers.share_ports()
-    wireguard.prepare(modes, confdir)
+        # The first worker starts alone, as one process would (its log writer first, then
+        # mitmproxy): it makes the CA and the WireGuard keys, so the others find them.
+
+        def serve(index: int, restarted: bool) -> int:
+            gc.disable()  # as for one process: frozen and enabled again just before listening
+            h = _reloaded(household, policies_dir, args.lists) if restarted else household
+            try:
+                return _worker(args, h, host, port, workers.modes_for(index, modes), confdir)
+            except VaccineError as e:
+                print(f"vaccine run: {e}", file=sys.stderr)
+                return 1
+
+        def before_the_others() -> None:
+            # What each would import, imported once, once the first one listens: the others
+            # are forked with it (~0.7 s of start-up each, saved), sharing its memory.
+            gc.disable()
+            _import_proxy()
+            gc.freeze()
+            gc.enable()
+
+        gc.freeze()
+        gc.enable()  # the supervisor, living on, collects its own garbage
+        return workers.supervise(count, args.grace, serve, before_the_others)
+    return _worker(args, household, host, port, modes, confdir)
+
+
+def _worker(
+    args: argparse.Namespace,
+    household: Household,
+    host: str,
+    port: int,
+    modes: list[str],
+    confdir: str,
+) -> int:
+    """One proxy process: alone, or one of the workers."""
+    from vaccine.proxy import wireguard
+    from vaccine.proxy.cli import workers
+    from vaccine.proxy.util.worker import worker
+
+    settings = household.policies.settings
     db = args.db or settings.database
     # Started before mitmproxy is even imported: the writer's own start (an interpreter,
     # sqlite-utils, opening and migrating the log: ~0.25 s) runs on another core meanwhile,
     # instead of after it while the proxy waits.
     journal = start_journal(db, settings.retention_days)
     try:
+        if worker() is not None:
+            workers.share_ports()  # imports most of mitmproxy: after the writer's start
+        wireguard.prepare(modes, confdir)
         return asyncio.run(_serve(args, household, host, port, modes, confdir, db, journal))
     finally:
         journal.close()  # idempotent: _serve closed it already unless it failed to start
+
+
+def _reloaded(last_good: Household, policies_dir: Path, lists: Path | None) -> Household:
+    """For a worker started again (maybe hours later): the policies as they are now, or, when
+    they have problems now, the last good ones (its reloader keeps reporting the problems)."""
+    from vaccine.proxy.household import load_household
+
+    try:
+        return load_household(policies_dir, lists)
+    except ProblemsError:
+        return last_good
+
+
+def _import_proxy() -> None:
+    """The modules `_serve` imports (mitmproxy's above all, ~0.4 s)."""
+    import mitmproxy.tools.dump  # noqa: F401
+
+    import vaccine.proxy.addons.fetcher  # noqa: F401
+    import vaccine.proxy.console  # noqa: F401
+    import vaccine.proxy.newdevices  # noqa: F401
+    import vaccine.proxy.startup  # noqa: F401
 
 
 def start_journal(db: Path, retention_days: int | None) -> LogWriter | WriterProcess:
@@ -197,13 +251,6 @@ def start_journal(db: Path, retention_days: int | None) -> LogWriter | WriterPro
     thread = LogWriter(db, retention_days=retention_days, flush_interval=0.5)
     thread.start()
     return thread
-
-
-def _make_ca(confdir: str) -> None:
-    from mitmproxy import certs
-
-    # mitmproxy's defaults (tlsconfig.py): the same files it would make at its first start
-    certs.CertStore.from_store(Path(confdir).expanduser(), "mitmproxy", 2048)
 
 
 async def _serve(
