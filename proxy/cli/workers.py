@@ -33,6 +33,8 @@ from typing import NoReturn
 
 from vaccine.proxy.util.worker import READY_FD_ENV, WORKER_ENV
 
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
 
 def default_count() -> int:
     """One worker per core this process may run on: its CPU affinity (`taskset`, a cgroup's
@@ -131,11 +133,7 @@ def supervise(
         os.close(w)
         return Worker(pid)
 
-    # The first worker alone first: it has the cores to itself to start (its first answer is
-    # the proxy's), its log writer creates or migrates the log before any other writer opens
-    # it (two at once on a new log: one fails), and a start that fails (a busy port) fails
-    # once, in one line. The others follow when it listens.
-    procs = [start(0)]
+    procs: list[Worker] = []
 
     def forward(signum: int, _frame: object) -> None:
         if signum != signal.SIGHUP:
@@ -144,8 +142,27 @@ def supervise(
             if p.poll() is None:
                 p.send_signal(signum)
 
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    def started(index: int, restarted: bool = False) -> None:
+        # Signals wait while a worker is forked and listed: one arriving in between would
+        # not reach it (the worker unblocks them for itself).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            if index < len(procs):
+                procs[index] = start(index, restarted)
+            else:
+                procs.append(start(index))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    # Before any worker exists: a SIGTERM in between would end this process alone and leave
+    # the worker running in its own process group.
+    for s in _FORWARDED:
         signal.signal(s, forward)
+    # The first worker alone first: it has the cores to itself to start (its first answer is
+    # the proxy's), its log writer creates or migrates the log before any other writer opens
+    # it (two at once on a new log: one fails), and a start that fails (a busy port) fails
+    # once, in one line. The others follow when it listens.
+    started(0)
     status = 0
     try:
         while True:
@@ -181,10 +198,11 @@ def supervise(
                     "starting it again",
                     file=sys.stderr,
                 )
-                procs[i] = start(i, restarted=True)
+                started(i, restarted=True)
             if len(procs) < count and not stopping and ready[0] < 0:
                 before_the_others()
-                procs += [start(i) for i in range(len(procs), count)]
+                for i in range(len(procs), count):
+                    started(i)
             time.sleep(0.1)
     finally:
         for fd in ready:
@@ -207,8 +225,9 @@ def _worker_process(
         # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
         # passes it on once (a second SIGINT would make a worker stop without its grace).
         os.setpgid(0, 0)
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for s in _FORWARDED:
             signal.signal(s, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
         os.environ[WORKER_ENV] = f"{index}/{count}"
         os.environ[READY_FD_ENV] = str(ready_fd)
         code = serve(index, restarted)
