@@ -288,3 +288,51 @@ def test_the_default_is_one_worker_per_usable_core(
     finally:
         code = process.stop(signal.SIGTERM)
     assert code == 0, process.output()
+
+
+@pytest.fixture
+def unwatched(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProxy]:
+    """Two workers that reload only on SIGHUP: what a worker decides is what it started with."""
+    hh = household(tmp_path_factory.mktemp("workers-unwatched"))
+    with e2e.vaccine(hh, extra=["--workers", "2", "--watch-interval", "0"]) as proxy:
+        proxy.process.wait_for(r"\(worker 2 of 2\)$")
+        yield proxy
+
+
+def restart(proxy: RunningProxy, pid: int) -> int:
+    """Kill worker `pid`; the pid of the worker started in its place, once it listens."""
+    others = set(pids(proxy.port, "listening")) - {pid}
+    mark = proxy.process.mark()
+    os.kill(pid, signal.SIGKILL)
+    proxy.process.wait_for(r"worker \d of 2 stopped .*starting it again", since=mark)
+
+    def replaced() -> int | None:
+        new = set(pids(proxy.port, "listening")) - others - {pid}
+        return min(new) if new else None
+
+    return wait_until(replaced, timeout=20, what="a new worker")
+
+
+def test_a_worker_started_again_reads_the_policies_as_they_are_now(
+    unwatched: RunningProxy,
+) -> None:
+    hh = unwatched.household
+    assert hh is not None
+    a, b = sorted(set(pids(unwatched.port, "listening")))
+    hh.write_profile("kid", KID.replace("[blocked.test]", "[blocked.test, later.test]"))
+    new_b = restart(unwatched, b)
+    assert on_worker(unwatched.port, new_b, "later.test") == 403  # the edit, read at its start
+    assert on_worker(unwatched.port, a, "later.test") == 200  # a has not reloaded (no SIGHUP)
+
+
+def test_a_worker_started_again_while_the_policies_are_broken_keeps_the_last_good(
+    unwatched: RunningProxy,
+) -> None:
+    hh = unwatched.household
+    assert hh is not None
+    a, b = sorted(set(pids(unwatched.port, "listening")))
+    hh.write_profile("kid", KID + "limits: [\n")  # broken YAML
+    new_b = restart(unwatched, b)
+    assert on_worker(unwatched.port, new_b, "blocked.test") == 403
+    assert on_worker(unwatched.port, new_b, "ok.test") == 200
+    assert unwatched.process.proc.poll() is None  # nothing stopped
