@@ -3,10 +3,12 @@ connections among them (SO_REUSEPORT), so a gateway's every core filters.
 
 Each worker is a whole proxy (its own household, its own log writer): SO_REUSEPORT keeps each
 client's real address, which identification needs (a front process relaying connections would
-hide it). Workers are forked from this process once it has loaded the household and imported
-mitmproxy, so a worker starts in milliseconds instead of repeating that ~0.7 s (a worker
-started again after one died loads the policies afresh). What the workers share lives in
-files, as for one process:
+hide it). Workers are forked from this process, not started as new interpreters: the first
+one as soon as the household is loaded (it then starts as one process would), the others once
+it listens and this process has imported mitmproxy, so they skip Python's start, the imports
+and the household load (~0.7 s). A worker started again after one died loads the policies
+afresh (the last good ones if they are broken now). What the workers share lives in files, as
+for one process:
 
 - policies and lists: each worker watches them (and a SIGHUP here reaches every worker);
 - approvals: each worker polls the decision log's request table;
