@@ -75,6 +75,10 @@ ExecStart={layout.exec_start()}
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM: stop accepting, let connections finish (5 s), write the log, exit 0.
 TimeoutStopSec=20
+# SIGTERM to `vaccine run` alone: with a worker per core it passes it on to each worker once.
+# systemd's default (every process of the unit at once) would reach a worker twice, and a
+# second signal means "stop now", cutting the connections in flight.
+KillMode=mixed
 Restart=on-failure
 RestartSec=2
 StateDirectory=vaccine

@@ -97,7 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _command_in(argv)
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
-    args.argv = argv  # `vaccine run --workers` starts each worker with the same arguments
     try:
         code = args._module.main(args)
         # Flushed here, not at exit, so a reader that left is noticed while we can still act.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 import time
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from mitmproxy.tools.dump import DumpMaster
 
     from vaccine.proxy.household import Household
+    from vaccine.proxy.store.process import WriterProcess
+    from vaccine.proxy.store.writer import LogWriter
 from vaccine.proxy.paths import default_confdir, find_policies_dir
 from vaccine.proxy.util.words import parse_host_port, plural
 
@@ -54,8 +57,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--workers",
         metavar="N",
         type=int,
-        default=1,
-        help="proxy processes sharing the listening ports, for a gateway's cores (default 1)",
+        default=None,
+        help="proxy processes sharing the listening ports (default: one per core this "
+        "process may run on)",
     )
     parser.add_argument(
         "--watch-interval",
@@ -107,6 +111,17 @@ async def _drain_then_stop(master: DumpMaster, opts: options.Options, grace: flo
 
 
 def main(args: argparse.Namespace) -> int:
+    # Start-up makes hundreds of thousands of objects that live as long as the process
+    # (modules, the household); the collector's passes over them while they pile up cost
+    # ~50 ms of start-up and find next to nothing. Enabled again once they are frozen.
+    gc.disable()
+    try:
+        return _start(args)
+    finally:
+        gc.enable()
+
+
+def _start(args: argparse.Namespace) -> int:
     from vaccine.proxy.household import load_household
 
     policies_dir = find_policies_dir(args.policies)
@@ -129,37 +144,113 @@ def main(args: argparse.Namespace) -> int:
     if household.warnings:
         n = plural(len(household.warnings), "warning")
         print(f"vaccine: {n} about the lists (see `vaccine check`)", file=sys.stderr)
-    import gc
-
-    from vaccine.proxy import wireguard
-
-    # The household (lists, suffix tables) lives as long as the process: keep it out of the
-    # garbage collector's full passes, which otherwise stall the event loop for tens of ms.
-    gc.freeze()
-
     from vaccine.proxy.cli import workers
     from vaccine.proxy.util.worker import worker
 
     me = worker()
-    if me is None and args.workers > 1:
-        # Made once, here: N workers starting together would each make a different one.
-        wireguard.prepare(modes, confdir)
-        _make_ca(confdir)
-        return workers.supervise(args.argv, args.workers, args.grace)
-    if args.workers < 1:
+    count = workers.default_count() if args.workers is None else args.workers
+    if count < 1:
         raise VaccineError("--workers wants a number of processes, 1 or more")
-    if me is not None:
-        modes = workers.modes_for(me[0], modes)
-        workers.share_ports()
-    wireguard.prepare(modes, confdir)
-    return asyncio.run(_serve(args, household, host, port, modes, confdir))
+    if me is None and count > 1:
+        # The first worker starts alone, as one process would (its log writer first, then
+        # mitmproxy): it makes the CA and the WireGuard keys, so the others find them.
+
+        def serve(index: int, restarted: bool) -> int:
+            gc.disable()  # as for one process: frozen and enabled again just before listening
+            h = _reloaded(household, policies_dir, args.lists) if restarted else household
+            try:
+                return _worker(args, h, host, port, workers.modes_for(index, modes), confdir)
+            except VaccineError as e:
+                print(f"vaccine run: {e}", file=sys.stderr)
+                return 1
+
+        def before_the_others() -> None:
+            # What each would import, imported once, once the first one listens: the others
+            # are forked with it (~0.7 s of start-up each, saved), sharing its memory.
+            gc.disable()
+            _import_proxy()
+            gc.freeze()
+            gc.enable()
+
+        gc.freeze()
+        gc.enable()  # the supervisor, living on, collects its own garbage
+        return workers.supervise(count, args.grace, serve, before_the_others)
+    return _worker(args, household, host, port, modes, confdir)
 
 
-def _make_ca(confdir: str) -> None:
-    from mitmproxy import certs
+def _worker(
+    args: argparse.Namespace,
+    household: Household,
+    host: str,
+    port: int,
+    modes: list[str],
+    confdir: str,
+) -> int:
+    """One proxy process: alone, or one of the workers."""
+    from vaccine.proxy import wireguard
+    from vaccine.proxy.cli import workers
+    from vaccine.proxy.util.worker import worker
 
-    # mitmproxy's defaults (tlsconfig.py): the same files it would make at its first start
-    certs.CertStore.from_store(Path(confdir).expanduser(), "mitmproxy", 2048)
+    settings = household.policies.settings
+    db = args.db or settings.database
+    # Started before mitmproxy is even imported: the writer's own start (an interpreter,
+    # sqlite-utils, opening and migrating the log: ~0.25 s) runs on another core meanwhile,
+    # instead of after it while the proxy waits.
+    journal = start_journal(db, settings.retention_days)
+    try:
+        if worker() is not None:
+            workers.share_ports()  # imports most of mitmproxy: after the writer's start
+        wireguard.prepare(modes, confdir)
+        return asyncio.run(_serve(args, household, host, port, modes, confdir, db, journal))
+    finally:
+        journal.close()  # idempotent: _serve closed it already unless it failed to start
+
+
+def _reloaded(last_good: Household, policies_dir: Path, lists: Path | None) -> Household:
+    """For a worker started again (maybe hours later): the policies as they are now, or, when
+    they have problems now, the last good ones (its reloader keeps reporting the problems)."""
+    from vaccine.proxy.household import load_household
+
+    try:
+        return load_household(policies_dir, lists)
+    except ProblemsError:
+        return last_good
+
+
+def _import_proxy() -> None:
+    """The modules `_serve` imports (mitmproxy's above all, ~0.4 s)."""
+    import mitmproxy.tools.dump  # noqa: F401
+
+    import vaccine.proxy.addons.fetcher  # noqa: F401
+    import vaccine.proxy.console  # noqa: F401
+    import vaccine.proxy.newdevices  # noqa: F401
+    import vaccine.proxy.startup  # noqa: F401
+
+
+def start_journal(db: Path, retention_days: int | None) -> LogWriter | WriterProcess:
+    """The decision log's writer, started: a process of its own, so writing never stalls
+    filtering; committed twice a second (a power cut loses at most about that; a kill -9 of
+    the proxy only what had not been sent to the writer yet, ~20 ms). Records submitted
+    before it is ready wait in its queue and its pipe; none is dropped."""
+    from vaccine.proxy.store.process import WriterProcess, WriterUnavailable
+
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # reported; filtering does not depend on the log
+        print(f"vaccine: cannot create the folder of the decision log {db}: {e}", file=sys.stderr)
+    process = WriterProcess(db, retention_days=retention_days, flush_interval=0.5)
+    try:
+        process.start()
+        return process
+    except WriterUnavailable as e:
+        print(f"vaccine: the log writer process could not start ({e}); writing from the "
+              "proxy's own process", file=sys.stderr)  # fmt: skip
+    # Imported only here: sqlite-utils costs the proxy ~40 ms of start-up otherwise.
+    from vaccine.proxy.store.writer import LogWriter
+
+    thread = LogWriter(db, retention_days=retention_days, flush_interval=0.5)
+    thread.start()
+    return thread
 
 
 async def _serve(
@@ -169,6 +260,8 @@ async def _serve(
     port: int,
     modes: list[str],
     confdir: str,
+    db: Path,
+    journal: LogWriter | WriterProcess,
 ) -> int:
     from mitmproxy import exceptions, options
     from mitmproxy.tools.dump import DumpMaster
@@ -179,30 +272,6 @@ async def _serve(
     from vaccine.proxy.console import PrivateConsole
     from vaccine.proxy.newdevices import seen_file
     from vaccine.proxy.startup import StartupCheck
-    from vaccine.proxy.store import LogWriter
-    from vaccine.proxy.store.process import WriterProcess, WriterUnavailable
-
-    settings = household.policies.settings
-    db = args.db or settings.database
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:  # reported; filtering does not depend on the log
-        print(f"vaccine: cannot create the folder of the decision log {db}: {e}", file=sys.stderr)
-    # Written by a process of its own, so writing never stalls filtering; committed twice a
-    # second (a power cut loses at most about that; a kill -9 of the proxy only what had not
-    # been sent to the writer yet, ~20 ms).
-    journal: LogWriter | WriterProcess
-    journal = WriterProcess(db, retention_days=settings.retention_days, flush_interval=0.5)
-    try:
-        journal.start()
-    except WriterUnavailable as e:
-        print(f"vaccine: the log writer process could not start ({e}); writing from the "
-              "proxy's own process", file=sys.stderr)  # fmt: skip
-        journal = LogWriter(db, retention_days=settings.retention_days, flush_interval=0.5)
-        journal.start()
-    # Create (or migrate) the log before the first child asks a parent: the form's request
-    # and `vaccine requests` need its tables. A broken log is reported and filtering goes on.
-    await asyncio.to_thread(journal.flush, 5.0)
 
     opts = options.Options()
     # No per-flow console output: it would print every URL a child visits.
@@ -260,6 +329,15 @@ async def _serve(
         signal.SIGHUP, lambda: loop.create_task(reloader.reload(), name="vaccine-sighup")
     )
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    # Before the first connection is taken: the ask form and `vaccine requests` need the log's
+    # tables (created or migrated by the writer), and daily limits need today's minutes (the
+    # writer's first report). Started long ago, the writer is usually ready by now.
+    await asyncio.to_thread(journal.flush, 5.0)
+    # What start-up made (modules, the household: lists, suffix tables) lives as long as the
+    # process: keep it out of the collector's full passes, which otherwise stall the event
+    # loop for tens of ms.
+    gc.freeze()
+    gc.enable()
     try:
         await master.run()
     finally:

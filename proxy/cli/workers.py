@@ -1,9 +1,14 @@
 """`vaccine run --workers N`: N proxy processes on the same ports, the kernel spreading the
 connections among them (SO_REUSEPORT), so a gateway's every core filters.
 
-Each worker is a whole `vaccine run` (its own household, its own log writer): SO_REUSEPORT
-keeps each client's real address, which identification needs (a front process relaying
-connections would hide it). What the workers share lives in files, as for one process:
+Each worker is a whole proxy (its own household, its own log writer): SO_REUSEPORT keeps each
+client's real address, which identification needs (a front process relaying connections would
+hide it). Workers are forked from this process, not started as new interpreters: the first
+one as soon as the household is loaded (it then starts as one process would), the others once
+it listens and this process has imported mitmproxy, so they skip Python's start, the imports
+and the household load (~0.7 s). A worker started again after one died loads the policies
+afresh (the last good ones if they are broken now). What the workers share lives in files, as
+for one process:
 
 - policies and lists: each worker watches them (and a SIGHUP here reaches every worker);
 - approvals: each worker polls the decision log's request table;
@@ -24,9 +29,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
 
 from vaccine.proxy.util.worker import READY_FD_ENV, WORKER_ENV
+
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def default_count() -> int:
+    """One worker per core this process may run on: its CPU affinity (`taskset`, a cgroup's
+    cpuset, systemd's `CPUAffinity=`), not the machine's count, which would start workers
+    that only wait for each other's core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def modes_for(index: int, modes: list[str]) -> list[str]:
@@ -56,28 +75,67 @@ def share_ports() -> None:
     mode_servers.asyncio = shim  # type: ignore[attr-defined]
 
 
-def supervise(argv: Sequence[str], count: int, grace: float) -> int:
-    """Run `count` workers of `vaccine <argv>` until a signal stops them; the exit status."""
-    cmd = [sys.executable, "-m", "vaccine.proxy", *argv]
+class Worker:
+    """A forked worker, with the part of `subprocess.Popen`'s interface the supervisor uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.05)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def supervise(
+    count: int,
+    grace: float,
+    serve: Callable[[int, bool], int],
+    before_the_others: Callable[[], None] = lambda: None,
+) -> int:
+    """Run `count` workers until a signal stops them; the exit status. Each worker is a fork
+    of this process running `serve(index, restarted)`, whose result is its exit status; the
+    first one starts alone, `before_the_others` runs once it listens, then the others start."""
     stopping: list[int] = []
     ready: list[int] = []  # per worker: the read end of its "listening" pipe, -1 once heard
 
-    def start(index: int) -> subprocess.Popen[bytes]:
+    def start(index: int, restarted: bool = False) -> Worker:
         r, w = os.pipe()
         os.set_blocking(r, False)
-        env = {**os.environ, WORKER_ENV: f"{index}/{count}", READY_FD_ENV: str(w)}
-        # Their own process group: a terminal's Ctrl-C reaches this process only, which
-        # passes it on once (a second SIGINT would make a worker stop without its grace).
-        proc = subprocess.Popen(cmd, env=env, process_group=0, pass_fds=(w,))
-        os.close(w)
         if index < len(ready):
             _close(ready[index])
             ready[index] = r
         else:
             ready.append(r)
-        return proc
+        for stream in (sys.stdout, sys.stderr):  # or the child would print it a second time
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _worker_process(index, count, w, [fd for fd in ready if fd >= 0], serve, restarted)
+        os.close(w)
+        return Worker(pid)
 
-    procs = [start(i) for i in range(count)]
+    procs: list[Worker] = []
 
     def forward(signum: int, _frame: object) -> None:
         if signum != signal.SIGHUP:
@@ -86,8 +144,27 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
             if p.poll() is None:
                 p.send_signal(signum)
 
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    def started(index: int, restarted: bool = False) -> None:
+        # Signals wait while a worker is forked and listed: one arriving in between would
+        # not reach it (the worker unblocks them for itself).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            if index < len(procs):
+                procs[index] = start(index, restarted)
+            else:
+                procs.append(start(index))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    # Before any worker exists: a SIGTERM in between would end this process alone and leave
+    # the worker running in its own process group.
+    for s in _FORWARDED:
         signal.signal(s, forward)
+    # The first worker alone first: it has the cores to itself to start (its first answer is
+    # the proxy's), its log writer creates or migrates the log before any other writer opens
+    # it (two at once on a new log: one fails), and a start that fails (a busy port) fails
+    # once, in one line. The others follow when it listens.
+    started(0)
     status = 0
     try:
         while True:
@@ -98,9 +175,9 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
                         p.wait(max(0.1, deadline - time.monotonic()))
                     except subprocess.TimeoutExpired:
                         p.kill()
-                        p.wait()
+                        p.wait(5.0)
                         status = 1
-                return status or max((p.returncode for p in procs), default=0)
+                return status or max((p.returncode or 0 for p in procs), default=0)
             for i, p in enumerate(procs):
                 if ready[i] >= 0 and _heard(ready[i]):
                     _close(ready[i])
@@ -109,10 +186,12 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
                 if code is None or stopping:
                     continue
                 if ready[i] >= 0:  # it never listened: a busy port, a bad option (it said why)
-                    print(
-                        f"vaccine: worker {i + 1} of {count} could not start; stopping the others",
-                        file=sys.stderr,
-                    )
+                    if len(procs) > 1:
+                        print(
+                            f"vaccine: worker {i + 1} of {count} could not start; "
+                            "stopping the others",
+                            file=sys.stderr,
+                        )
                     forward(signal.SIGTERM, None)
                     status = code if code > 0 else 1
                     break
@@ -121,11 +200,48 @@ def supervise(argv: Sequence[str], count: int, grace: float) -> int:
                     "starting it again",
                     file=sys.stderr,
                 )
-                procs[i] = start(i)
+                started(i, restarted=True)
+            if len(procs) < count and not stopping and ready[0] < 0:
+                before_the_others()
+                for i in range(len(procs), count):
+                    started(i)
             time.sleep(0.1)
     finally:
         for fd in ready:
             _close(fd)
+
+
+def _worker_process(
+    index: int,
+    count: int,
+    ready_fd: int,
+    inherited: list[int],
+    serve: Callable[[int, bool], int],
+    restarted: bool,
+) -> NoReturn:
+    """In the forked child: become worker `index`, serve, exit; never back into the loop."""
+    code = 1
+    try:
+        for fd in inherited:  # the other workers' "listening" pipes are the supervisor's
+            _close(fd)
+        # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
+        # passes it on once (a second SIGINT would make a worker stop without its grace).
+        os.setpgid(0, 0)
+        for s in _FORWARDED:
+            signal.signal(s, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+        os.environ[WORKER_ENV] = f"{index}/{count}"
+        os.environ[READY_FD_ENV] = str(ready_fd)
+        code = serve(index, restarted)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 def _heard(fd: int) -> bool:

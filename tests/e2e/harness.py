@@ -162,7 +162,11 @@ class E2E:
         port: int,
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
+        workers: int | None = 1,
     ) -> list[str]:
+        """`workers`: one process unless a test says otherwise (the default, one per core,
+        would make every test's timing and its process tree depend on the machine); None
+        leaves the flag out, for the test of that default."""
         argv = [
             *self.vaccine_command(),
             "run",
@@ -172,6 +176,8 @@ class E2E:
             "--confdir", str(self.confdir),
             "--db", str(household.db),
         ]  # fmt: skip
+        if workers is not None:
+            argv += ["--workers", str(workers)]
         for m in modes:
             argv += ["--mode", m]
         for o in self.proxy_options():
@@ -205,12 +211,13 @@ class E2E:
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
         route: Sequence[str] = (".test",),
+        workers: int | None = 1,
     ) -> tuple[ProxyProcess, int]:
         """Start `vaccine run` without waiting for anything (start-up failure tests)."""
         port = port or free_port()
         home = household.root / "home"
         home.mkdir(exist_ok=True)
-        argv = self.vaccine_argv(household, port, modes, extra)
+        argv = self.vaccine_argv(household, port, modes, extra, workers)
         return ProxyProcess(argv, self.env(home, route), cwd=household.root), port
 
     @contextmanager
@@ -222,9 +229,10 @@ class E2E:
         modes: Sequence[str] = (),
         extra: Sequence[str] = (),
         route: Sequence[str] = (".test",),
+        workers: int | None = 1,
     ) -> Iterator[RunningProxy]:
         """`vaccine run` up and ready; stopped with SIGTERM afterwards, which must exit 0."""
-        process, port = self.spawn_vaccine(household, port, modes, extra, route)
+        process, port = self.spawn_vaccine(household, port, modes, extra, route, workers)
         try:
             process.wait_for(READY)
         except BaseException:

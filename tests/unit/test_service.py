@@ -34,6 +34,8 @@ def test_the_unit_grants_only_what_the_proxy_needs() -> None:
     assert s["NoNewPrivileges"] == "yes"
     assert s["StateDirectory"] == "vaccine" and s["StateDirectoryMode"] == "0700"
     assert s["StandardError"] == "journal"
+    # SIGTERM only to the supervisor, which passes it to each worker once (twice: no grace)
+    assert s["KillMode"] == "mixed"
     assert s["ExecStart"].split() == [
         str(VACCINE), "run", "--policies", "/etc/vaccine/policies",
         "--db", "/var/lib/vaccine/vaccine.db", "--confdir", "/var/lib/vaccine/ca",
