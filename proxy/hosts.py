@@ -281,6 +281,13 @@ def host_suffixes(host: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def load_suffix_list() -> None:
+    """Build the public-suffix table now (~0.1 s: the import and parsing the bundled list), so
+    the first decision logged does not wait for it; `vaccine run` does it while its log writer
+    starts."""
+    _extractor()
+
+
 @functools.cache
 def _extractor():  # type: ignore[no-untyped-def]
     import tldextract
