@@ -83,9 +83,9 @@ def test_wpad_hosts_get_the_pac_file(main_proxy: RunningProxy) -> None:
 
 
 def test_the_start_line_names_the_set_up_url(main_proxy: RunningProxy) -> None:
-    lines = main_proxy.process.stderr_lines()
+    # Printed just after the line the harness waits for: waited for, not read at once.
     port = main_proxy.port
-    assert any(f"set-up page http://127.0.0.1:{port}/" in line for line in lines), lines
+    main_proxy.process.wait_for(rf"set-up page http://127\.0\.0\.1:{port}/")
 
 
 def test_unknown_addresses_are_noted_without_sites(main_proxy: RunningProxy) -> None:
