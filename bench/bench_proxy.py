@@ -23,7 +23,9 @@ shared machine, and the cost the ratio of req/s comes from. Workloads (`--only` 
 - `tls8`: HTTPS passed through untouched: CONNECT, TLS with the origin through the tunnel,
   one GET, close, 8 clients; mitmdump is told to ignore every host (`ignore_hosts`), as
   vaccine passes an allowed site through;
-- start-up: from the command to the port accepting, with the lists compiled.
+- start-up: from the command to the port accepting, and to the first answer (a GET of an
+  allowed site, answered 200 by the origin through the proxy: what a child waits for after a
+  restart), with the lists compiled.
 
 The load must cost little next to the proxies, because it runs on the same cores: the HTTP
 workloads use `wrk` (Debian: `apt-get install wrk`) when it is on PATH, with a Lua script
@@ -121,6 +123,18 @@ def wait_port(port: int, timeout: float = 60.0) -> float:
         except OSError:
             time.sleep(0.01)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+def first_answer(port: int) -> None:
+    """One GET of an allowed site through the proxy, read to the end: the first decided answer."""
+    req = b"GET http://first.test/ HTTP/1.1\r\nHost: first.test\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(req)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    if not data.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"first answer: {data[:60]!r}")
 
 
 def self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -342,6 +356,7 @@ def main() -> None:
                "VACCINE_E2E_HTTPS_PORT": str(https_port), "HOME": str(tmp)}  # fmt: skip
         results: dict[tuple[str, str], list[float]] = {}
         startup: dict[str, list[float]] = {k: [] for k in kinds}
+        answered: dict[str, list[float]] = {k: [] for k in kinds}
         loads: list[float] = []
         cpu: dict[tuple[str, str], list[float]] = {}
         for r in range(args.rounds):
@@ -353,12 +368,15 @@ def main() -> None:
                     cmd = command(kind, port, tmp, pol, args.lists)
                     if kind == "mitmdump" and w.tls:
                         cmd += ["--set", "ignore_hosts=.*"]  # passed through, as vaccine does
+                    launched = time.perf_counter()
                     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)  # fmt: skip
                     try:
                         up = wait_port(port)
                         if w is work[0]:
+                            first_answer(port)
                             startup[kind].append(up)
+                            answered[kind].append(time.perf_counter() - launched)
                         if kind.endswith("x2"):
                             time.sleep(1.0)  # the second worker binds after the first
                         try:
@@ -396,8 +414,16 @@ def main() -> None:
             med = {k: statistics.median(cpu[(k, w.name)]) for k in kinds}
             print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
                   + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios[:1]))  # fmt: skip
-        med = {k: statistics.median(v) for k, v in startup.items()}
-        print(f"  {'start-up (s, accepting)':<24}" + "".join(f"{med[k]:>12.2f}" for k in kinds))
+        print(
+            f"\n  {'start-up (s)':<24}"
+            + "".join(f"{k:>12}" for k in kinds)
+            + (f"{'vaccine - mitmdump':>20}" if {"vaccine", "mitmdump"} <= set(kinds) else "")
+        )
+        for label, times in (("to accepting", startup), ("to the first answer", answered)):
+            med = {k: statistics.median(v) for k, v in times.items()}
+            gap = (f"{med['vaccine'] - med['mitmdump']:>+19.2f}s"
+                   if {"vaccine", "mitmdump"} <= set(kinds) else "")  # fmt: skip
+            print(f"  {label:<24}" + "".join(f"{med[k]:>12.2f}" for k in kinds) + gap)
     finally:
         for p in procs:
             p.terminate()
