@@ -136,6 +136,7 @@ def supervise(
         return Worker(pid)
 
     procs: list[Worker] = []
+    stopped: set[int] = set()  # the workers told to stop
 
     def forward(signum: int, _frame: object) -> None:
         if signum != signal.SIGHUP:
@@ -143,16 +144,28 @@ def supervise(
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signum)
+                if signum != signal.SIGHUP:
+                    stopped.add(p.pid)
 
     def started(index: int, restarted: bool = False) -> None:
         # Signals wait while a worker is forked and listed: one arriving in between would
         # not reach it (the worker unblocks them for itself).
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
         try:
+            # A stop that came while we got here (the others are forked after importing
+            # mitmproxy, ~0.5 s): no new worker, or it would never be told to stop.
+            if stopping:
+                return
+            p = start(index, restarted)
             if index < len(procs):
-                procs[index] = start(index, restarted)
+                procs[index] = p
             else:
-                procs.append(start(index))
+                procs.append(p)
+            # A stop whose handler ran between the check and the listing (it was caught
+            # before the signals were held) did not reach this one.
+            if stopping and p.pid not in stopped:
+                p.send_signal(stopping[0])
+                stopped.add(p.pid)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
