@@ -36,6 +36,12 @@ bare asyncio protocols: a canned 200 per request head, no parsing beyond the bla
 
 A proxy using both cores (`--workers 2`) competes with the load generator and the origins
 on a 2-core machine, so it cannot show its full gain there.
+
+`--kinds mitmdump,vaccine,vaccine x2,e2guardian` adds e2guardian (Debian: `apt-get install
+e2guardian`; its own configuration with the port changed, no upstream proxy, SSL interception
+off) as a peer for `tls8` only: it relays CONNECT as vaccine passes an allowed site through.
+It cannot reach the `*.test` names (routed inside mitmproxy only), so its tunnels go to
+`localhost` and the HTTPS origin's port.
 """
 
 from __future__ import annotations
@@ -186,6 +192,8 @@ COMMON = ["--set", "connection_strategy=lazy", "--set", "http3=false",
 
 
 def command(kind: str, port: int, tmp: Path, pol: Path, lists: Path) -> list[str]:
+    if kind == "e2guardian":
+        return ["e2guardian", "-N", "-c", str(e2guardian_conf(tmp, port))]
     if kind == "mitmdump":
         return [str(BIN / "mitmdump"), "--listen-host", "127.0.0.1", "--listen-port", str(port),
                 "--set", f"confdir={tmp / 'ca'}", "--set", "termlog_verbosity=warn",
@@ -241,7 +249,9 @@ async def http_load(port: int, conns: int, seconds: float, *, keep_alive: bool) 
     return done / seconds
 
 
-async def https_load(port: int, conns: int, seconds: float) -> float:
+async def https_load(port: int, conns: int, seconds: float, origin: int | None = None) -> float:
+    """CONNECT, TLS through the tunnel, one GET, close; to `tls{k}.test:443` (routed by the
+    test addon), or with `origin` to localhost:origin (for a peer without that addon)."""
     done = 0
     end = time.perf_counter() + seconds
     ctx = ssl.create_default_context()
@@ -252,8 +262,8 @@ async def https_load(port: int, conns: int, seconds: float) -> float:
         nonlocal done
         while time.perf_counter() < end:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            host = f"tls{k}.test"
-            writer.write(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+            host, hp = (f"tls{k}.test", 443) if origin is None else ("localhost", origin)
+            writer.write(f"CONNECT {host}:{hp} HTTP/1.1\r\nHost: {host}:{hp}\r\n\r\n".encode())
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             assert head.startswith(b"HTTP/1.1 200"), head
             await asyncio.wait_for(writer.start_tls(ctx, server_hostname=host), 10)
@@ -284,6 +294,36 @@ WORK = [
     Work("tls8", "HTTPS passed thr. c=8", 8, tls=True),
 ]
 KINDS = ["mitmdump", "vaccine", "vaccine x2"]
+PEERS = ["e2guardian"]  # only on --kinds, only for the TLS workload
+
+
+def e2guardian_conf(tmp: Path, port: int) -> Path:
+    """The installed e2guardian configuration, listening on `port` on its own (no upstream
+    proxy), in the foreground, writing its few files under `tmp`."""
+    d = tmp / "e2guardian"
+    d.mkdir(exist_ok=True)
+    d.chmod(0o777)  # it drops to its own user before opening its log
+    conf = Path("/etc/e2guardian/e2guardian.conf").read_text()
+    out = []
+    for line in conf.splitlines():
+        key = line.split("=", 1)[0].strip().lstrip("#").strip()
+        if key == "filterports":
+            line = f"filterports = {port}"
+        elif key == "nodaemon":
+            line = "nodaemon = on"
+        elif key == "pidfilename":
+            line = f"pidfilename = '{d / 'e2guardian.pid'}'"
+        elif key == "loglocation":
+            line = f"loglocation = '{d / 'access.log'}'"
+        elif key == "loglevel":
+            line = "loglevel = 0"
+        out.append(line)
+    path = d / f"e2guardian-{port}.conf"
+    path.write_text("\n".join(out) + "\n")
+    # Its filter group is read from `<the main file's stem>f1.conf` beside it.
+    group = Path("/etc/e2guardian/e2guardianf1.conf").read_text()
+    (d / f"e2guardian-{port}f1.conf").write_text(group)
+    return path
 
 
 def tree_cpu(pid: int) -> float:
@@ -310,9 +350,11 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def measure(w: Work, port: int, seconds: float, script: Path | None) -> float:
+def measure(
+    w: Work, port: int, seconds: float, script: Path | None, origin: int | None = None
+) -> float:
     if w.tls:
-        return asyncio.run(https_load(port, w.conns, seconds))
+        return asyncio.run(https_load(port, w.conns, seconds, origin))
     if script is not None:
         return wrk_load(port, w.conns, seconds, keep_alive=w.keep_alive, script=script)
     return asyncio.run(http_load(port, w.conns, seconds, keep_alive=w.keep_alive))
@@ -333,7 +375,7 @@ def main() -> None:
     if args.quick:
         args.seconds, args.rounds = 2.0, 2
     work = [w for w in WORK if not args.only or w.name in args.only.split(",")]
-    kinds = [k for k in KINDS if k in args.kinds.split(",")]
+    kinds = [k for k in KINDS + PEERS if k in args.kinds.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="vaccine-bench-proxy-"))
     script: Path | None = None
     if shutil.which("wrk") and not args.no_wrk:
@@ -355,8 +397,9 @@ def main() -> None:
         env = {**os.environ, "VACCINE_E2E_HTTP_PORT": str(http_port),
                "VACCINE_E2E_HTTPS_PORT": str(https_port), "HOME": str(tmp)}  # fmt: skip
         results: dict[tuple[str, str], list[float]] = {}
-        startup: dict[str, list[float]] = {k: [] for k in kinds}
-        answered: dict[str, list[float]] = {k: [] for k in kinds}
+        ours = [k for k in kinds if k not in PEERS]  # start-up: the same first request
+        startup: dict[str, list[float]] = {k: [] for k in ours}
+        answered: dict[str, list[float]] = {k: [] for k in ours}
         loads: list[float] = []
         cpu: dict[tuple[str, str], list[float]] = {}
         for r in range(args.rounds):
@@ -364,6 +407,9 @@ def main() -> None:
                 # Each workload on every proxy back to back, the order reversed every other
                 # round: a change of load from elsewhere falls on all of them alike.
                 for kind in kinds if r % 2 == 0 else kinds[::-1]:
+                    peer = kind in PEERS
+                    if peer and not w.tls:
+                        continue
                     port = free_port()
                     cmd = command(kind, port, tmp, pol, args.lists)
                     if kind == "mitmdump" and w.tls:
@@ -373,16 +419,17 @@ def main() -> None:
                                          stderr=subprocess.DEVNULL)  # fmt: skip
                     try:
                         up = wait_port(port)
-                        if w is work[0]:
+                        if w is work[0] and not peer:
                             first_answer(port)
                             startup[kind].append(up)
                             answered[kind].append(time.perf_counter() - launched)
                         if kind.endswith("x2"):
                             time.sleep(1.0)  # the second worker binds after the first
                         try:
-                            measure(w, port, 1.0, script)  # warm-up
+                            origin = https_port if peer else None
+                            measure(w, port, 1.0, script, origin)  # warm-up
                             before = tree_cpu(p.pid)
-                            rate = measure(w, port, args.seconds, script)
+                            rate = measure(w, port, args.seconds, script, origin)
                             used = (tree_cpu(p.pid) - before) / (rate * args.seconds) * 1e6
                         except (TimeoutError, OSError, EOFError, AssertionError) as e:
                             print(f"  {kind}, {w.label}: failed ({type(e).__name__}: {e})")
@@ -398,32 +445,35 @@ def main() -> None:
         print(f"\n{os.cpu_count()} CPUs, load average {min(loads):.2f}-{max(loads):.2f} during "
               f"the run; {args.rounds} rounds of {args.seconds:g} s; load generator "
               f"{'wrk' if script else 'asyncio'}; lists {args.lists}")  # fmt: skip
-        ratios = [("vaccine", "mitmdump", "vaccine/mitmdump"), ("vaccine x2", "vaccine", "x2/x1")]
+        ratios = [("vaccine", "mitmdump", "vaccine/mitmdump"), ("vaccine x2", "vaccine", "x2/x1"),
+                  ("vaccine", "e2guardian", "vaccine/e2guardian"),
+                  ("vaccine x2", "e2guardian", "x2/e2guardian")]  # fmt: skip
         ratios = [r for r in ratios if r[0] in kinds and r[1] in kinds]
         head = (f"  {'workload (req/s)':<24}" + "".join(f"{k:>12}" for k in kinds)
                 + "".join(f"{r[2]:>18}" for r in ratios))  # fmt: skip
         print(head)
         print("  " + "-" * (len(head) - 2))
+        nan = float("nan")
         for w in work:
-            med = {k: statistics.median(results[(k, w.name)]) for k in kinds}
+            med = {k: statistics.median(results.get((k, w.name), [nan])) for k in kinds}
             print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
                   + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios))  # fmt: skip
         print(f"\n  {'proxy CPU (µs/request)':<24}" + "".join(f"{k:>12}" for k in kinds)
               + "".join(f"{r[2]:>18}" for r in ratios[:1]))  # fmt: skip
         for w in work:
-            med = {k: statistics.median(cpu[(k, w.name)]) for k in kinds}
+            med = {k: statistics.median(cpu.get((k, w.name), [nan])) for k in kinds}
             print(f"  {w.label:<24}" + "".join(f"{med[k]:>12,.0f}" for k in kinds)
                   + "".join(f"{med[a] / med[b]:>18.2f}" for a, b, _ in ratios[:1]))  # fmt: skip
         print(
             f"\n  {'start-up (s)':<24}"
-            + "".join(f"{k:>12}" for k in kinds)
+            + "".join(f"{k:>12}" for k in ours)
             + (f"{'vaccine - mitmdump':>20}" if {"vaccine", "mitmdump"} <= set(kinds) else "")
         )
         for label, times in (("to accepting", startup), ("to the first answer", answered)):
             med = {k: statistics.median(v) for k, v in times.items()}
             gap = (f"{med['vaccine'] - med['mitmdump']:>+19.2f}s"
                    if {"vaccine", "mitmdump"} <= set(kinds) else "")  # fmt: skip
-            print(f"  {label:<24}" + "".join(f"{med[k]:>12.2f}" for k in kinds) + gap)
+            print(f"  {label:<24}" + "".join(f"{med[k]:>12.2f}" for k in ours) + gap)
     finally:
         for p in procs:
             p.terminate()
