@@ -302,21 +302,25 @@ def e2guardian_conf(tmp: Path, port: int) -> Path:
     proxy), in the foreground, writing its few files under `tmp`."""
     d = tmp / "e2guardian"
     d.mkdir(exist_ok=True)
-    d.chmod(0o777)  # it drops to its own user before opening its log
+    # It drops to its own user before opening its log: the folder must be reachable.
+    tmp.chmod(tmp.stat().st_mode | 0o111)
+    d.chmod(0o777)
     conf = Path("/etc/e2guardian/e2guardian.conf").read_text()
+    wanted = {
+        "filterip": "filterip = 127.0.0.1",
+        "filterports": f"filterports = {port}",
+        "nodaemon": "nodaemon = on",
+        "loglevel": "loglevel = 0",
+        "pidfilename": f"pidfilename = '{d / 'e2guardian.pid'}'",
+        "loglocation": f"loglocation = '{d / 'access.log'}'",
+    }
     out = []
     for line in conf.splitlines():
-        key = line.split("=", 1)[0].strip().lstrip("#").strip()
-        if key == "filterports":
-            line = f"filterports = {port}"
-        elif key == "nodaemon":
-            line = "nodaemon = on"
-        elif key == "pidfilename":
-            line = f"pidfilename = '{d / 'e2guardian.pid'}'"
-        elif key == "loglocation":
-            line = f"loglocation = '{d / 'access.log'}'"
-        elif key == "loglevel":
-            line = "loglevel = 0"
+        name = line.split("=", 1)[0].strip()
+        setting = name.lstrip("#").strip()
+        # Its own settings, and the two it only names in comments: each set once.
+        if name == setting or setting in ("pidfilename", "loglocation"):
+            line = wanted.pop(setting, line)
         out.append(line)
     path = d / f"e2guardian-{port}.conf"
     path.write_text("\n".join(out) + "\n")
@@ -440,7 +444,10 @@ def main() -> None:
                         print(f"  {kind:<11} {w.label:<22} {rate:>10,.0f} req/s "
                               f"{used:>7,.0f} µs CPU/req", file=sys.stderr)  # fmt: skip
                     finally:
-                        p.terminate()
+                        if peer:
+                            p.kill()  # e2guardian takes its time over SIGTERM
+                        else:
+                            p.terminate()
                         p.wait(30)
         print(f"\n{os.cpu_count()} CPUs, load average {min(loads):.2f}-{max(loads):.2f} during "
               f"the run; {args.rounds} rounds of {args.seconds:g} s; load generator "
