@@ -62,10 +62,9 @@ class Reloader:
             + (f" (worker {me[0] + 1} of {me[1]})" if me else "")
         )
         announce_ready()
-        # Everything made while starting (mitmproxy, its addons, ours) lives as long as the
-        # process: out of the collector's full passes, which otherwise walked it all every few
-        # thousand requests (a 50-60 ms stall each; `vaccine run` froze only what it had
-        # loaded before importing mitmproxy).
+        # What mitmproxy made while starting its listeners and addons lives as long as the
+        # process: out of the collector's full passes too (`vaccine run` froze the modules
+        # and the household just before; full passes over all of it were 50-60 ms stalls).
         gc.freeze()
         if ps is not None:
             for line in start_lines(ps.servers):
