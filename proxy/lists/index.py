@@ -40,7 +40,7 @@ from vaccine.proxy.lists.layout import (
     parse_planned,
     plan,
 )
-from vaccine.proxy.lists.packed import Packed, Small, entry_key, is_address, lookup, lookup2
+from vaccine.proxy.lists.packed import Packed, Small, entry_key, is_address, walker
 from vaccine.proxy.policy.model import CATEGORIES
 
 _MASK_BITS = len(CATEGORIES)
@@ -282,6 +282,8 @@ class Lists:
         # local/ as a dict on the CRC-32 when it is small (it is hand-written): one probe per
         # suffix, where its ten-bit Bloom filter sent one suffix in ten on to a search.
         self._small = _small(local.table) if len(local.table) <= SMALL else None
+        big_local = self._local if self._small is None else None
+        self._lookup = walker(self._table, big_local, self._small)
         self._urls = (part.urls, local.urls)
         self._url_any = (part.url_any, local.url_any)
         self._any_urls = bool(part.urls or local.urls)
@@ -299,9 +301,7 @@ class Lists:
 
     def categories(self, host: str) -> frozenset[str]:
         """Categories of every entry covering `host` (already normalised)."""
-        if self._small is None and self._local is not None:
-            return _names(lookup2(self._table, self._local, host))
-        return _names(lookup(self._table, self._small or {}, host))
+        return _names(self._lookup(host))
 
     def url_categories(self, host: str, path: str) -> frozenset[str]:
         """Categories of URL entries under a host covering `host` whose path prefixes `path`."""

@@ -1,0 +1,9 @@
+# The C walk's interface (proxy/lists/_walk.c).
+from vaccine.proxy.lists.packed import Ints, Small
+
+class Table:
+    def __init__(
+        self, hashes: Ints, masks: Ints, palette: tuple[int, ...], buckets: Ints, bloom: Ints, /
+    ) -> None: ...
+
+def lookup(tables: tuple[Table, ...], small: Small | None, host: str, /) -> int: ...
