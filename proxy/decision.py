@@ -69,6 +69,9 @@ class ListIndex(Protocol):
     def url_rule_categories(
         self, host: str, suffixes: tuple[str, ...] | None = None
     ) -> frozenset[str]: ...
+    def walk(self, host: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+        """categories(host), url_rule_categories(host), proxy.hosts.host_suffixes(host)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from datetime import time as dtime
 from typing import TYPE_CHECKING
 
-from vaccine.proxy.hosts import host_suffixes, is_ip
+from vaccine.proxy.hosts import is_ip
 from vaccine.proxy.lists.terms import Terms, blocked_detail
 from vaccine.proxy.policy.model import Profile, Window
 from vaccine.proxy.search.engines import engine_of_normal
@@ -35,14 +35,13 @@ def decide_host(
 ) -> tuple[Verdict, bool]:
     """The rules for one form of the host, and whether a URL entry makes its path count."""
     path = facts.path
-    cats = lists.categories(host)
-    sfx = host_suffixes(host)
-    url_rules: frozenset[str] | None = None
-    if path is not None:
-        url_rules = lists.url_rule_categories(host, sfx)
-        if url_rules:  # no URL entry under the host: no path can add a category
-            cats = cats | lists.url_categories(host, path.split("?", 1)[0])
-    matters = bool(url_rules)
+    # The host's categories, the categories of URL entries under it and its suffixes, in one
+    # walk (in C when it is built).
+    cats, url_rules, sfx = lists.walk(host)
+    matters = False
+    if path is not None and url_rules:  # no URL entry under the host: no path adds any
+        cats = cats | lists.url_categories(host, path.split("?", 1)[0])
+        matters = True
     # A blocked verdict always asks for decryption, when the device allows it: it is the only
     # way to show the child a page instead of a connection error.
 
@@ -134,11 +133,7 @@ def decide_host(
             detail = f"safe_search: strict ({engine})"
             return ("allow", "safe_search", detail, host, cats, True), matters
         return ("allow", "default", "no rule blocks it", host, cats, True), matters
-    inspect = _inspect(profile)
-    if not inspect:
-        if url_rules is None:
-            url_rules = lists.url_rule_categories(host, sfx)
-        inspect = bool(url_rules and url_rules & profile.block_categories)
+    inspect = _inspect(profile) or bool(url_rules and url_rules & profile.block_categories)
     return ("allow", "default", "no rule blocks it", host, cats, inspect), matters
 
 

@@ -85,6 +85,7 @@ get(PyObject *o, Py_buffer *b, int *have, Py_ssize_t itemsize, const char *what)
 static int
 Table_init(Table *self, PyObject *args, PyObject *kw)
 {
+    (void)kw;
     PyObject *hashes, *masks, *palette, *buckets, *bloom;
     if (!PyArg_ParseTuple(args, "OOO!OO", &hashes, &masks, &PyTuple_Type, &palette, &buckets,
                           &bloom))
@@ -207,83 +208,113 @@ is_address(const unsigned char *s, Py_ssize_t n)
     return 1;
 }
 
+static int
+check_tables(PyObject *tables, PyObject **small)
+{
+    if (!PyTuple_Check(tables)) {
+        PyErr_SetString(PyExc_TypeError, "tables: a tuple of Table");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tables); i++)
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(tables, i), &TableType)) {
+            PyErr_SetString(PyExc_TypeError, "tables: a tuple of Table");
+            return -1;
+        }
+    if (*small != Py_None && !PyDict_Check(*small)) {
+        PyErr_SetString(PyExc_TypeError, "small: a dict or None");
+        return -1;
+    }
+    if (*small != Py_None && PyDict_GET_SIZE(*small) == 0)
+        *small = Py_None;
+    return 0;
+}
+
+/* The masks of every table's and small's entry for the name s[0:n], OR-ed into *m (or into
+ * *extra, a Python int, for a mask of `small` wider than 64 bits). */
+static int
+probe_all(PyObject *tables, PyObject *small, const unsigned char *s, Py_ssize_t n, uint64_t *m,
+          PyObject **extra)
+{
+    uint32_t crc = crc32_fwd(s, n);
+    int64_t rev = -1;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tables); i++)
+        *m |= probe((const Table *)PyTuple_GET_ITEM(tables, i), crc, s, n, &rev);
+    if (small == Py_None)
+        return 0;
+    PyObject *key = PyLong_FromUnsignedLong(crc);
+    if (!key)
+        return -1;
+    PyObject *entries = PyDict_GetItemWithError(small, key); /* borrowed */
+    Py_DECREF(key);
+    if (!entries)
+        return PyErr_Occurred() ? -1 : 0;
+    if (rev < 0)
+        rev = crc32_rev(s, n) >> 8;
+    uint64_t h = (uint64_t)crc << 24 | (uint64_t)rev;
+    PyObject *seq = PySequence_Fast(entries, "small: tuples of (hash, mask)");
+    if (!seq)
+        return -1;
+    for (Py_ssize_t j = 0; j < PySequence_Fast_GET_SIZE(seq); j++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, j);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_TypeError, "small: tuples of (hash, mask)");
+            return -1;
+        }
+        unsigned long long eh = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(pair, 0));
+        if (eh == (unsigned long long)-1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (eh != h)
+            continue;
+        PyObject *mask = PyTuple_GET_ITEM(pair, 1);
+        PyObject *acc = *extra ? PyNumber_Or(*extra, mask) : Py_NewRef(mask);
+        if (!acc) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        Py_XSETREF(*extra, acc);
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* *m, with *extra OR-ed in, as a Python int; *extra released. */
+static PyObject *
+mask_of(uint64_t m, PyObject **extra)
+{
+    PyObject *out = PyLong_FromUnsignedLongLong(m);
+    if (out && *extra)
+        Py_SETREF(out, PyNumber_Or(out, *extra));
+    Py_CLEAR(*extra);
+    return out;
+}
+
 static PyObject *
 lookup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "lookup(tables, small, host)");
         return NULL;
     }
     PyObject *tables = args[0], *small = args[1];
-    if (!PyTuple_Check(tables)) {
-        PyErr_SetString(PyExc_TypeError, "tables: a tuple of Table");
+    if (check_tables(tables, &small) < 0)
         return NULL;
-    }
-    Py_ssize_t nt = PyTuple_GET_SIZE(tables);
-    for (Py_ssize_t i = 0; i < nt; i++)
-        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(tables, i), &TableType)) {
-            PyErr_SetString(PyExc_TypeError, "tables: a tuple of Table");
-            return NULL;
-        }
-    if (small != Py_None && !PyDict_Check(small)) {
-        PyErr_SetString(PyExc_TypeError, "small: a dict or None");
-        return NULL;
-    }
-    if (small != Py_None && PyDict_GET_SIZE(small) == 0)
-        small = Py_None;
     Py_ssize_t n;
     const char *host = PyUnicode_AsUTF8AndSize(args[2], &n);
     if (!host)
         return NULL;
     const unsigned char *s = (const unsigned char *)host;
     uint64_t m = 0;
-    PyObject *extra = NULL; /* a mask of `small` too wide for 64 bits, OR-ed as a Python int */
+    PyObject *extra = NULL;
     int address = is_address(s, n);
     const unsigned char *dot = address ? s : memchr(s, '.', n);
     while (dot) {
-        uint32_t crc = crc32_fwd(s, n);
-        int64_t rev = -1;
-        for (Py_ssize_t i = 0; i < nt; i++)
-            m |= probe((const Table *)PyTuple_GET_ITEM(tables, i), crc, s, n, &rev);
-        if (small != Py_None) {
-            PyObject *key = PyLong_FromUnsignedLong(crc);
-            if (!key)
-                goto fail;
-            PyObject *entries = PyDict_GetItemWithError(small, key); /* borrowed */
-            Py_DECREF(key);
-            if (!entries && PyErr_Occurred())
-                goto fail;
-            if (entries) {
-                if (rev < 0)
-                    rev = crc32_rev(s, n) >> 8;
-                uint64_t h = (uint64_t)crc << 24 | (uint64_t)rev;
-                PyObject *seq = PySequence_Fast(entries, "small: tuples of (hash, mask)");
-                if (!seq)
-                    goto fail;
-                for (Py_ssize_t j = 0; j < PySequence_Fast_GET_SIZE(seq); j++) {
-                    PyObject *pair = PySequence_Fast_GET_ITEM(seq, j);
-                    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-                        Py_DECREF(seq);
-                        PyErr_SetString(PyExc_TypeError, "small: tuples of (hash, mask)");
-                        goto fail;
-                    }
-                    unsigned long long eh = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(pair, 0));
-                    if (eh == (unsigned long long)-1 && PyErr_Occurred()) {
-                        Py_DECREF(seq);
-                        goto fail;
-                    }
-                    if (eh != h)
-                        continue;
-                    PyObject *mask = PyTuple_GET_ITEM(pair, 1);
-                    PyObject *acc = extra ? PyNumber_Or(extra, mask) : Py_NewRef(mask);
-                    if (!acc) {
-                        Py_DECREF(seq);
-                        goto fail;
-                    }
-                    Py_XSETREF(extra, acc);
-                }
-                Py_DECREF(seq);
-            }
+        if (probe_all(tables, small, s, n, &m, &extra) < 0) {
+            Py_XDECREF(extra);
+            return NULL;
         }
         if (address)
             break;
@@ -292,25 +323,106 @@ lookup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         n -= skip;
         dot = memchr(s, '.', n);
     }
-    PyObject *out = PyLong_FromUnsignedLongLong(m);
-    if (out && extra) {
-        Py_SETREF(out, PyNumber_Or(out, extra));
+    return mask_of(m, &extra);
+}
+
+/* walk(tables, small, url_any, host) -> (mask, url mask, suffixes or None): `lookup`, the OR of
+ * url_any's masks (a dict name -> int, or None) over the same names, and the host's suffixes
+ * as proxy.hosts.host_suffixes gives them (None for an address: the caller asks host_suffixes),
+ * in one walk. The suffixes are the str objects url_any was probed with, their hashes
+ * computed once for every rule after. */
+static PyObject *
+walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "walk(tables, small, url_any, host)");
+        return NULL;
     }
+    PyObject *tables = args[0], *small = args[1], *url_any = args[2], *host_obj = args[3];
+    if (check_tables(tables, &small) < 0)
+        return NULL;
+    if (url_any != Py_None && !PyDict_Check(url_any)) {
+        PyErr_SetString(PyExc_TypeError, "url_any: a dict or None");
+        return NULL;
+    }
+    if (url_any != Py_None && PyDict_GET_SIZE(url_any) == 0)
+        url_any = Py_None;
+    Py_ssize_t n;
+    const char *host = PyUnicode_AsUTF8AndSize(host_obj, &n);
+    if (!host)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)host;
+    uint64_t m = 0, u = 0;
+    PyObject *extra = NULL, *uextra = NULL, *names = NULL, *name = NULL, *out = NULL;
+    int address = is_address(s, n);
+    if (!address && !(names = PyList_New(0)))
+        goto done;
+    name = Py_NewRef(host_obj);
+    const unsigned char *dot = address ? s : memchr(s, '.', n);
+    for (;;) {
+        if (names && PyList_Append(names, name) < 0)
+            goto done;
+        if (!dot)
+            break; /* the bare top-level label: a suffix, never looked up */
+        if (probe_all(tables, small, s, n, &m, &extra) < 0)
+            goto done;
+        if (url_any != Py_None) {
+            PyObject *um = PyDict_GetItemWithError(url_any, name); /* borrowed */
+            if (!um && PyErr_Occurred())
+                goto done;
+            if (um) {
+                unsigned long long v = PyLong_AsUnsignedLongLong(um);
+                if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+                    if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                        goto done;
+                    PyErr_Clear();
+                    PyObject *acc = uextra ? PyNumber_Or(uextra, um) : Py_NewRef(um);
+                    if (!acc)
+                        goto done;
+                    Py_XSETREF(uextra, acc);
+                } else {
+                    u |= v;
+                }
+            }
+        }
+        if (address)
+            break;
+        Py_ssize_t skip = dot - s + 1;
+        s += skip;
+        n -= skip;
+        dot = memchr(s, '.', n);
+        Py_SETREF(name, PyUnicode_FromStringAndSize((const char *)s, n));
+        if (!name)
+            goto done;
+    }
+    PyObject *mo = mask_of(m, &extra);
+    PyObject *uo = mo ? mask_of(u, &uextra) : NULL;
+    PyObject *so = uo ? (names ? PyList_AsTuple(names) : Py_NewRef(Py_None)) : NULL;
+    if (so)
+        out = PyTuple_Pack(3, mo, uo, so);
+    Py_XDECREF(mo);
+    Py_XDECREF(uo);
+    Py_XDECREF(so);
+done:
+    Py_XDECREF(name);
+    Py_XDECREF(names);
     Py_XDECREF(extra);
+    Py_XDECREF(uextra);
     return out;
-fail:
-    Py_XDECREF(extra);
-    return NULL;
 }
 
 static PyMethodDef methods[] = {
     {"lookup", (PyCFunction)(void (*)(void))lookup, METH_FASTCALL,
      "lookup(tables, small, host) -> int: the OR of the masks of every entry covering host."},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL,
+     "walk(tables, small, url_any, host) -> (mask, url mask, suffixes or None)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_walk", "packed.lookup in C (see proxy/lists/_walk.c).", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC

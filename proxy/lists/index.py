@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from vaccine.proxy.errors import Problem
+from vaccine.proxy.hosts import host_suffixes
 from vaccine.proxy.lists.layout import (
     CATEGORY_BITS,
     INDEX_FILE,
@@ -40,7 +41,7 @@ from vaccine.proxy.lists.layout import (
     parse_planned,
     plan,
 )
-from vaccine.proxy.lists.packed import Packed, Small, entry_key, is_address, walker
+from vaccine.proxy.lists.packed import Packed, Small, Walk, entry_key, is_address, walkers
 from vaccine.proxy.policy.model import CATEGORIES
 
 _MASK_BITS = len(CATEGORIES)
@@ -283,10 +284,14 @@ class Lists:
         # suffix, where its ten-bit Bloom filter sent one suffix in ten on to a search.
         self._small = _small(local.table) if len(local.table) <= SMALL else None
         big_local = self._local if self._small is None else None
-        self._lookup = walker(self._table, big_local, self._small)
         self._urls = (part.urls, local.urls)
         self._url_any = (part.url_any, local.url_any)
         self._any_urls = bool(part.urls or local.urls)
+        # In C when it is built (proxy/lists/_walk.c): ~2 µs less for every new host.
+        url_any = _merged(part.url_any, local.url_any) if self._any_urls else None
+        self._lookup: Callable[[str], int]
+        self._walk: Walk | None
+        self._lookup, self._walk = walkers(self._table, big_local, self._small, url_any)
         # An entry both in local/ and in a downloaded list counts in each.
         self._counts = {c: part.counts.get(c, 0) + local.counts.get(c, 0) for c in CATEGORIES}
         urls = sum(sum(map(len, u.values())) for u in self._urls)
@@ -302,6 +307,15 @@ class Lists:
     def categories(self, host: str) -> frozenset[str]:
         """Categories of every entry covering `host` (already normalised)."""
         return _names(self._lookup(host))
+
+    def walk(self, host: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+        """`categories(host)`, `url_rule_categories(host)` and proxy.hosts.host_suffixes(host)
+        in one walk of the host (already normalised): what the decision asks of every host."""
+        if self._walk is not None:
+            m, u, sfx = self._walk(host)
+            return _names(m), _names(u), sfx if sfx is not None else host_suffixes(host)
+        sfx = host_suffixes(host)
+        return _names(self._lookup(host)), self.url_rule_categories(host, sfx), sfx
 
     def url_categories(self, host: str, path: str) -> frozenset[str]:
         """Categories of URL entries under a host covering `host` whose path prefixes `path`."""
@@ -357,6 +371,16 @@ def _small(t: Packed) -> Small:
     for i, h in enumerate(t.hashes):
         out.setdefault(h >> 24, []).append((h, t.palette[t.masks[i]]))
     return {crc: tuple(v) for crc, v in out.items()}
+
+
+def _merged(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """Two name → mask dicts as one (a name in both has both masks)."""
+    if not b:
+        return a
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) | v
+    return out
 
 
 def _or(masks: Iterable[int]) -> int:

@@ -170,18 +170,32 @@ def lookup2(t: Packed, u: Packed, host: str) -> int:
     return m
 
 
-def walker(t: Packed, local: Packed | None, small: Small | None) -> Callable[[str], int]:
+#: host → (lookup's mask, the OR of `url_any`'s masks over the same names, host_suffixes(host)
+#: or None for an address): Lists.walk's one walk, in C.
+Walk = Callable[[str], tuple[int, int, tuple[str, ...] | None]]
+
+
+def walkers(
+    t: Packed, local: Packed | None, small: Small | None, url_any: dict[str, int] | None
+) -> tuple[Callable[[str], int], Walk | None]:
     """host → the OR of the masks of every entry covering it, in `t`, in `local` (a second
     table) and in `small` (local/ as a dict, when it is small): in C when it is built (~0.8 µs
-    a host over 5 M entries, against ~2.8 µs in Python), else `lookup` or `lookup2`."""
+    a host over 5 M entries, against ~2.8 µs in Python), else `lookup` or `lookup2`; and, in C
+    only, the same walk that also ORs the masks of `url_any` (name → mask) and returns the
+    host's suffixes."""
+    tables = None
     if _walk is not None and not PURE:
         try:
             tables = tuple(_walk.Table(x.hashes, x.masks, x.palette, x.buckets, x.bloom)
                            for x in (t, local) if x is not None)  # fmt: skip
         except (ValueError, TypeError, OverflowError):
-            pass  # a table the C walk does not take (a palette over 64 bits): Python's
-        else:
-            return functools.partial(_walk.lookup, tables, small or None)
+            tables = None  # a table it does not take (a palette over 64 bits): Python's
+    if tables is not None:
+        small = small or None
+        return (
+            functools.partial(_walk.lookup, tables, small),
+            functools.partial(_walk.walk, tables, small, url_any or None),
+        )
     if local is not None:
-        return functools.partial(lookup2, t, local)
-    return functools.partial(lookup, t, small or {})
+        return functools.partial(lookup2, t, local), None
+    return functools.partial(lookup, t, small or {}), None

@@ -76,6 +76,8 @@ class DomainRules:
     ) -> tuple[Literal["allow", "block"], str] | None:
         """`match` over the host's suffixes already walked (proxy.hosts.host_suffixes)."""
         rules = self.rules
+        if rules.keys().isdisjoint(suffixes):  # most hosts: one call, no loop
+            return None
         for suffix in suffixes:
             verdict = rules.get(suffix)
             if verdict is not None:

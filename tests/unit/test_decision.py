@@ -54,6 +54,9 @@ class FakeLists:
         hosts = set(suffixes(host))
         return frozenset(c for (h, _), cats in self.urls.items() if h in hosts for c in cats)
 
+    def walk(self, host: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+        return self.categories(host), self.url_rule_categories(host), tuple(suffixes(host))
+
 
 LISTS = FakeLists(
     {
