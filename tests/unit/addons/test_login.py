@@ -43,6 +43,19 @@ async def test_optional_logins(
         assert f.response is None
 
 
+@pytest.mark.parametrize("name", [b"Proxy-Authorization", b"PROXY-AUTHORIZATION"])
+async def test_the_header_is_found_whatever_its_case(
+    shared: Shared, tctx: taddons.context, name: bytes
+) -> None:
+    """Header names are case-insensitive: any spelling is checked and never forwarded."""
+    f = tflow.tflow(req=tutils.treq(host="tiktok.com"))
+    value = auth("emma-tablet", "wrong").encode()
+    f.request.headers.fields = (*f.request.headers.fields, (name, value))
+    await hook([ProxyLogin(shared), PolicyDecision(shared)], "requestheaders", f)
+    assert all(k.lower() != b"proxy-authorization" for k, _ in f.request.headers.fields)
+    assert f.response is not None and f.response.status_code == 407
+
+
 async def test_the_login_is_kept_for_the_connection_without_its_password(
     shared: Shared, tctx: taddons.context
 ) -> None:
