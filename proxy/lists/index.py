@@ -287,7 +287,7 @@ class Lists:
         self._urls = (part.urls, local.urls)
         self._url_any = (part.url_any, local.url_any)
         self._any_urls = bool(part.urls or local.urls)
-        # In C when it is built (proxy/lists/_walk.c): ~2 µs less for every new host.
+        # In C when it is built (proxy/lists/cwalk.c): ~2 µs less for every new host.
         url_any = _merged(part.url_any, local.url_any) if self._any_urls else None
         self._lookup: Callable[[str], int]
         self._walk: Walk | None

@@ -15,10 +15,10 @@ import os
 import zlib
 from collections.abc import Callable
 
-try:  # the same walk in C (proxy/lists/_walk.c), built when the install found a compiler
-    from vaccine.proxy.lists import _walk
+try:  # the same walk in C (proxy/lists/cwalk.c), built when the install found a compiler
+    from vaccine.proxy.lists import cwalk
 except ImportError:  # pragma: no cover - a build without a C compiler
-    _walk = None  # type: ignore[assignment]
+    cwalk = None  # type: ignore[assignment]
 
 #: Set VACCINE_PURE_LOOKUP=1 to walk in Python even when the C walk is built (the tests hold
 #: the two to the same answers; a bench can compare them).
@@ -184,17 +184,17 @@ def walkers(
     only, the same walk that also ORs the masks of `url_any` (name → mask) and returns the
     host's suffixes."""
     tables = None
-    if _walk is not None and not PURE:
+    if cwalk is not None and not PURE:
         try:
-            tables = tuple(_walk.Table(x.hashes, x.masks, x.palette, x.buckets, x.bloom)
+            tables = tuple(cwalk.Table(x.hashes, x.masks, x.palette, x.buckets, x.bloom)
                            for x in (t, local) if x is not None)  # fmt: skip
         except (ValueError, TypeError, OverflowError):
             tables = None  # a table it does not take (a palette over 64 bits): Python's
     if tables is not None:
         small = small or None
         return (
-            functools.partial(_walk.lookup, tables, small),
-            functools.partial(_walk.walk, tables, small, url_any or None),
+            functools.partial(cwalk.lookup, tables, small),
+            functools.partial(cwalk.walk, tables, small, url_any or None),
         )
     if local is not None:
         return functools.partial(lookup2, t, local), None

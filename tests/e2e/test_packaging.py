@@ -72,11 +72,11 @@ def run(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_c_walk(installed: Path, tmp_path: Path) -> None:
-    """The list lookup in C (proxy/lists/_walk.c) is built into the wheel, not only into the
+    """The list lookup in C (proxy/lists/cwalk.c) is built into the wheel, not only into the
     checkout: without it every new host costs ~2 µs more."""
     code = (
         "import sys; from vaccine.proxy.lists import packed; "
-        "sys.exit(0 if packed._walk is not None and not packed.PURE else 1)"
+        "sys.exit(0 if packed.cwalk is not None and not packed.PURE else 1)"
     )
     done = subprocess.run([str(installed / "python"), "-c", code], cwd=tmp_path, check=False)
     assert done.returncode == 0

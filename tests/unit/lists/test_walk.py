@@ -1,4 +1,4 @@
-"""The list lookup in C (proxy/lists/_walk.c) gives packed.py's Python walk's answers, takes
+"""The list lookup in C (proxy/lists/cwalk.c) gives packed.py's Python walk's answers, takes
 only tables it can read safely, and is what an install builds."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vaccine.proxy.policy.model import CATEGORIES
 
 from .test_index import write
 
-walk = packed._walk
+walk = packed.cwalk
 
 
 def test_the_install_built_the_c_walk() -> None:

@@ -157,7 +157,7 @@ Table_init(Table *self, PyObject *args, PyObject *kw)
 
 static PyTypeObject TableType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "vaccine.proxy.lists._walk.Table",
+    .tp_name = "vaccine.proxy.lists.cwalk.Table",
     .tp_basicsize = sizeof(Table),
     .tp_dealloc = (destructor)Table_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -421,12 +421,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_walk", "packed.lookup in C (see proxy/lists/_walk.c).", -1, methods,
+    PyModuleDef_HEAD_INIT, "cwalk", "packed.lookup in C (see proxy/lists/cwalk.c).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
-PyInit__walk(void)
+PyInit_cwalk(void)
 {
     crc_init();
     if (PyType_Ready(&TableType) < 0)

@@ -1,4 +1,4 @@
-# The C walk's interface (proxy/lists/_walk.c).
+# The C walk's interface (proxy/lists/cwalk.c).
 from vaccine.proxy.lists.packed import Ints, Small
 
 class Table:
