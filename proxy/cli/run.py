@@ -267,6 +267,7 @@ async def _serve(
     from mitmproxy.tools.dump import DumpMaster
 
     from vaccine.proxy.addons import default_addons, install
+    from vaccine.proxy.addons.chain import compact
     from vaccine.proxy.addons.fetcher import ListFetcher
     from vaccine.proxy.addons.reload import Reloader
     from vaccine.proxy.console import PrivateConsole
@@ -299,6 +300,8 @@ async def _serve(
     # of ours, so in the same chain entry: each entry costs every event (proxy.addons.chain).
     addons.append(ListFetcher(reloader.shared, reloader, args.lists))
     install(master.addons, addons)
+    # Last: every addon is in, so mitmproxy's and ours become a few chain entries.
+    compact(master.addons)
     try:
         opts.update(
             listen_host=host,

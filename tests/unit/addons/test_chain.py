@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from mitmproxy import exceptions
+from mitmproxy import exceptions, hooks
 from mitmproxy.addons import onboarding, proxyserver
 from mitmproxy.proxy.layers.http import HttpRequestHeadersHook, HttpRequestHook
 from mitmproxy.test import taddons, tflow, tutils
@@ -149,3 +149,124 @@ async def test_a_request_through_mitmproxys_addon_manager_is_decided_and_logged(
         ("emma", "blocked"),
         ("guest", "allowed"),
     ]
+
+
+# --- the whole chain compacted (vaccine run) ---------------------------------------------------
+
+
+class Recorder:
+    """Notes every hook call of the addons it wraps, in one list, by addon and event."""
+
+    EVENTS = ("requestheaders", "request", "response", "update", "configure", "running", "done")
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def spy(self, chain: list[object]) -> None:
+        """Wrap every hook of every addon in `chain` (and its sub-addons) in place."""
+        from mitmproxy.addonmanager import traverse
+
+        for addon in traverse(chain):
+            for event in self.EVENTS:
+                fn = getattr(addon, event, None)
+                if callable(fn):
+                    setattr(addon, event, self._wrap(type(addon).__name__, event, fn))
+
+    def _wrap(self, who: str, event: str, fn):  # type: ignore[no-untyped-def]
+        def hook(*args: object) -> object:
+            self.calls.append((who, event))
+            return fn(*args)
+
+        return hook
+
+
+class Loader:
+    """An entry with sub-addons that change while it runs, like mitmproxy's script loader."""
+
+    def __init__(self) -> None:
+        self.addons: list[object] = []
+
+
+class Late:
+    def request(self, flow: object) -> None:
+        pass
+
+
+def named(addon: object, name: str) -> object:
+    """mitmproxy registers addons by name: two of one class need names of their own."""
+    addon.name = name  # type: ignore[attr-defined]
+    return addon
+
+
+async def _drive(compacted: bool) -> tuple[list[tuple[str, str]], int]:
+    """A DumpMaster as `vaccine run` builds it, with a loader in the middle: the hook calls of
+    a request's events (each followed by `update`), a configure, running and done."""
+    from mitmproxy import options
+    from mitmproxy.proxy.layers.http import HttpResponseHook
+    from mitmproxy.tools.dump import DumpMaster
+
+    from vaccine.proxy.addons.chain import compact
+
+    master = DumpMaster(options.Options(), with_termlog=False, with_dumper=False)
+    calls = Calls()
+    loader = Loader()
+    recorder = Recorder()
+    recorder.spy(master.addons.chain)  # mitmproxy's own
+    a, b, c = named(calls.sync("a"), "a"), calls.sync("b"), calls.sync("c")
+    recorder.spy([a, b, c])  # before Addons looks their hooks up
+    master.addons.add(a, loader, Addons([b, c]))
+    if compacted:
+        compact(master.addons)
+    loader.addons.append(Late())  # a script loaded once the proxy runs
+    recorder.spy(loader.addons)
+    f = tflow.tflow(resp=True)
+    await master.addons.trigger_event(hooks.RunningHook())
+    master.options.update(anticache=True)  # a configure, dispatched synchronously
+    for hook in (HttpRequestHeadersHook(f), HttpRequestHook(f), HttpResponseHook(f)):
+        await master.addons.handle_lifecycle(hook)
+    await master.addons.trigger_event(hooks.DoneHook())
+    assert calls.calls == ["a", "b", "c"]  # each request hook once, in the chain's order
+    return recorder.calls, len(master.addons.chain)
+
+
+async def test_compact_keeps_every_hook_call_and_its_order() -> None:
+    """mitmproxy's thirty-odd addons and ours as a few entries: every hook is called as
+    before, in the same order (the loader's late sub-addon included), for every event."""
+    before, entries_before = await _drive(compacted=False)
+    after, entries_after = await _drive(compacted=True)
+    assert after == before
+    assert ("Late", "request") in after
+    assert ("Proxyserver", "configure") in after and ("Core", "configure") in after
+    # merged, the script loader, merged, our loader, merged
+    assert entries_before > 30 and entries_after == 5
+
+
+async def test_compact_keeps_the_names() -> None:
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from vaccine.proxy.addons.chain import compact
+
+    master = DumpMaster(options.Options(), with_termlog=False, with_dumper=False)
+    found = {n: master.addons.get(n) for n in ("proxyserver", "nextlayer", "dnsresolver")}
+    compact(master.addons)
+    assert {n: master.addons.get(n) for n in found} == found
+    assert all(v is not None for v in found.values())
+
+
+async def test_an_error_in_a_merged_addon_is_logged_and_the_next_still_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from vaccine.proxy.addons.chain import compact
+
+    master = DumpMaster(options.Options(), with_termlog=False, with_dumper=False)
+    calls = Calls()
+    master.addons.add(named(calls.sync("a", fail=True), "a"), named(calls.sync("b"), "b"))
+    compact(master.addons)
+    with caplog.at_level(logging.ERROR):
+        await master.addons.handle_lifecycle(HttpRequestHook(tflow.tflow()))
+    assert calls.calls == ["a", "b"]
+    assert "Addon error: hook failed" in caplog.text
