@@ -119,6 +119,11 @@ fi
 say "installing Digital Vaccine${extras:+ with the developer tools} into .venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
+# Installed in place (-e), the checkout's modules have no bytecode until Python writes it, and
+# where PYTHONDONTWRITEBYTECODE is set (containers, CI, some service managers) it never does:
+# every start would compile them again, ~70 ms of `vaccine run`'s start-up. Compiled once here;
+# a file changed later is still read afresh (its bytecode is then out of date and ignored).
+"$venv/bin/python" -m compileall -q -j 0 proxy dashboard >/dev/null 2>&1 || true
 
 "$venv/bin/vaccine" --version >/dev/null
 say "installed: $venv/bin/vaccine"
