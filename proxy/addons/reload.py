@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mitmproxy import ctx
@@ -25,6 +27,8 @@ from vaccine.proxy.lists.layout import update_in_progress
 from vaccine.proxy.util.files import Fingerprint
 from vaccine.proxy.util.words import plural
 from vaccine.proxy.util.worker import announce_ready, worker
+
+log = logging.getLogger(__name__)
 
 
 def say(message: str) -> None:
@@ -49,6 +53,12 @@ class Reloader:
         self._lock = asyncio.Lock()
         self._failed: Fingerprint | None = None  # inputs that last failed: no reports each poll
         self._task: asyncio.Task[None] | None = None
+        self._after: list[Callable[[], object]] = []
+
+    def after_listening(self, fn: Callable[[], object]) -> None:
+        """Run `fn` on the event loop once the proxy listens, before it reads a request; what it
+        makes is then kept out of the collector's full passes, as start-up's is."""
+        self._after.append(fn)
 
     def running(self) -> None:
         ps = ctx.master.addons.get("proxyserver")
@@ -74,6 +84,17 @@ class Reloader:
                 say(f"WireGuard client configuration for a device: {path}")
         if self.interval > 0:
             self._task = asyncio.create_task(self._poll(), name="vaccine-reloader")
+        if self._after:
+            asyncio.get_running_loop().call_soon(self._run_after)
+
+    def _run_after(self) -> None:
+        after, self._after = self._after, []
+        for fn in after:
+            try:
+                fn()
+            except Exception:  # a first request would then build it: slower, not wrong
+                log.exception("after listening: %s failed", getattr(fn, "__name__", fn))
+        gc.freeze()
 
     def done(self) -> None:
         if self._task is not None:
