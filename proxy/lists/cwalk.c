@@ -291,6 +291,16 @@ mask_of(uint64_t m, PyObject **extra)
     return out;
 }
 
+/* The arguments every walk starts from: the tables and `small` (checked), and the host as
+ * UTF-8. NULL (an exception set) when they are not what the module takes. */
+static const unsigned char *
+walk_args(PyObject *tables, PyObject **small, PyObject *host, Py_ssize_t *n)
+{
+    if (check_tables(tables, small) < 0)
+        return NULL;
+    return (const unsigned char *)PyUnicode_AsUTF8AndSize(host, n);
+}
+
 static PyObject *
 lookup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -300,13 +310,10 @@ lookup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *tables = args[0], *small = args[1];
-    if (check_tables(tables, &small) < 0)
-        return NULL;
     Py_ssize_t n;
-    const char *host = PyUnicode_AsUTF8AndSize(args[2], &n);
-    if (!host)
+    const unsigned char *s = walk_args(tables, &small, args[2], &n);
+    if (!s)
         return NULL;
-    const unsigned char *s = (const unsigned char *)host;
     uint64_t m = 0;
     PyObject *extra = NULL;
     int address = is_address(s, n);
@@ -340,8 +347,6 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *tables = args[0], *small = args[1], *url_any = args[2], *host_obj = args[3];
-    if (check_tables(tables, &small) < 0)
-        return NULL;
     if (url_any != Py_None && !PyDict_Check(url_any)) {
         PyErr_SetString(PyExc_TypeError, "url_any: a dict or None");
         return NULL;
@@ -349,10 +354,9 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (url_any != Py_None && PyDict_GET_SIZE(url_any) == 0)
         url_any = Py_None;
     Py_ssize_t n;
-    const char *host = PyUnicode_AsUTF8AndSize(host_obj, &n);
-    if (!host)
+    const unsigned char *s = walk_args(tables, &small, host_obj, &n);
+    if (!s)
         return NULL;
-    const unsigned char *s = (const unsigned char *)host;
     uint64_t m = 0, u = 0;
     PyObject *extra = NULL, *uextra = NULL, *names = NULL, *name = NULL, *out = NULL;
     int address = is_address(s, n);
