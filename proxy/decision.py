@@ -64,14 +64,12 @@ _PAGES: dict[str, Page] = {"schedule": "schedule", "limits": "times_up", "search
 class ListIndex(Protocol):
     """What the decision needs of the category lists (see proxy.lists.Lists)."""
 
-    def categories(self, host: str) -> frozenset[str]: ...
-    def url_categories(self, host: str, path: str) -> frozenset[str]: ...
-    def url_rule_categories(
-        self, host: str, suffixes: tuple[str, ...] | None = None
-    ) -> frozenset[str]: ...
     def walk(self, host: str) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
-        """categories(host), url_rule_categories(host), proxy.hosts.host_suffixes(host)."""
+        """The host's categories, the categories of URL entries under it (only the path
+        decides those) and proxy.hosts.host_suffixes(host), in one walk."""
         ...
+
+    def url_categories(self, host: str, path: str) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,7 @@ class ProxyLogin:
                 break
         else:
             return None
-        value = flow.request.headers.get("proxy-authorization")
-        if value is None:
-            return None
+        value = flow.request.headers["proxy-authorization"]  # found above: never missing
         del flow.request.headers["proxy-authorization"]  # never forwarded upstream
         return self._verify(flow, value)
 

@@ -285,13 +285,13 @@ class Lists:
         self._small = _small(local.table) if len(local.table) <= SMALL else None
         big_local = self._local if self._small is None else None
         self._urls = (part.urls, local.urls)
-        self._url_any = (part.url_any, local.url_any)
         self._any_urls = bool(part.urls or local.urls)
+        # Names with URL entries → their categories, both parts in one dict (one probe a name).
+        self._url_any = _merged(part.url_any, local.url_any)
         # In C when it is built (proxy/lists/cwalk.c): ~2 µs less for every new host.
-        url_any = _merged(part.url_any, local.url_any) if self._any_urls else None
         self._lookup: Callable[[str], int]
         self._walk: Walk | None
-        self._lookup, self._walk = walkers(self._table, big_local, self._small, url_any)
+        self._lookup, self._walk = walkers(self._table, big_local, self._small, self._url_any)
         # An entry both in local/ and in a downloaded list counts in each.
         self._counts = {c: part.counts.get(c, 0) + local.counts.get(c, 0) for c in CATEGORIES}
         urls = sum(sum(map(len, u.values())) for u in self._urls)
@@ -338,24 +338,14 @@ class Lists:
         `suffixes` is proxy.hosts.host_suffixes(host) when the caller has walked it already."""
         if not self._any_urls:
             return _names(0)
-        big, local = self._url_any
-        # No generator, no second walk: asked of nearly every allowed host.
+        url_any = self._url_any
         if is_address(host):
-            return _names(big.get(host, 0) | local.get(host, 0))
+            return _names(url_any.get(host, 0))
+        if suffixes is None:
+            suffixes = host_suffixes(host)
         m = 0
-        if suffixes is not None:
-            for suffix in suffixes[:-1]:  # never the bare top-level label
-                m |= big.get(suffix, 0)
-                if local:
-                    m |= local.get(suffix, 0)
-            return _names(m)
-        dot = host.find(".")
-        while dot >= 0:
-            m |= big.get(host, 0)
-            if local:
-                m |= local.get(host, 0)
-            host = host[dot + 1 :]
-            dot = host.find(".")
+        for suffix in suffixes[:-1]:  # never the bare top-level label
+            m |= url_any.get(suffix, 0)
         return _names(m)
 
     def stats(self) -> dict[str, int]:
